@@ -1,0 +1,40 @@
+package dev.lora4j.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+
+/** The {@code lora4j} command: LoRA fine-tuning for the JVM. */
+@Command(name = "lora4j", mixinStandardHelpOptions = true, version = "lora4j 0.1.0-SNAPSHOT",
+        description = "LoRA fine-tuning for the JVM, in pure Java.",
+        subcommands = {DemoCommand.class, CommandLine.HelpCommand.class})
+public final class Lora4j implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+
+    /** Runs the command line and exits with its status. */
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+
+    /**
+     * The configured command line: a user mistake (bad argument, unreadable file) prints one line naming it and
+     * exits with status 1; anything else is a bug and keeps its stack trace.
+     */
+    public static CommandLine commandLine() {
+        return new CommandLine(new Lora4j()).setExecutionExceptionHandler((ex, cmd, parsed) -> {
+            if (ex instanceof IllegalArgumentException || ex instanceof IOException || ex instanceof UncheckedIOException) {
+                cmd.getErr().println("lora4j " + cmd.getCommandName() + ": " + ex.getMessage());
+                return 1;
+            }
+            throw ex;
+        });
+    }
+}

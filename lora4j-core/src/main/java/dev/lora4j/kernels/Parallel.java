@@ -1,0 +1,92 @@
+package dev.lora4j.kernels;
+
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ExecutionException;
+import java.util.function.IntConsumer;
+
+/**
+ * The one thread pool every kernel shares: a fixed set of daemon threads, one per core unless the system
+ * property {@code lora4j.threads} says otherwise.
+ *
+ * <p>A kernel splits its work into {@code n} independent tasks and calls {@link #forEach}; the calling thread
+ * runs a share too. A call made from inside a task runs inline, so kernels may call other kernels freely
+ * (attention runs its per-head GEMMs single-threaded inside a parallel loop over heads).
+ */
+public final class Parallel {
+    private static final int THREADS = Integer.getInteger("lora4j.threads", Runtime.getRuntime().availableProcessors());
+    private static final ThreadLocal<Boolean> IN_TASK = ThreadLocal.withInitial(() -> false);
+    private static final ExecutorService POOL = Executors.newFixedThreadPool(Math.max(1, THREADS - 1), r -> {
+        Thread t = new Thread(r, "lora4j-kernel");
+        t.setDaemon(true);
+        return t;
+    });
+
+    private Parallel() {
+    }
+
+    /** Number of threads kernels use, including the caller. */
+    public static int threads() {
+        return Math.max(1, THREADS);
+    }
+
+    /** True on a thread that is already running one of this pool's tasks. */
+    public static boolean inTask() {
+        return IN_TASK.get();
+    }
+
+    /**
+     * Runs {@code task.accept(i)} for every i in [0, n), spread over the pool, and returns when all are done.
+     * Tasks are handed out in contiguous chunks, one per thread. An exception in any task is rethrown here.
+     */
+    public static void forEach(int n, IntConsumer task) {
+        int workers = Math.min(n, threads());
+        if (workers <= 1 || inTask()) {
+            for (int i = 0; i < n; i++) {
+                task.accept(i);
+            }
+            return;
+        }
+        @SuppressWarnings("unchecked")
+        Future<?>[] futures = new Future<?>[workers - 1];
+        for (int w = 1; w < workers; w++) {
+            int from = (int) ((long) n * w / workers);
+            int to = (int) ((long) n * (w + 1) / workers);
+            futures[w - 1] = POOL.submit(() -> runChunk(task, from, to));
+        }
+        RuntimeException failure = null;
+        try {
+            runChunk(task, 0, (int) ((long) n / workers));
+        } catch (RuntimeException e) {
+            failure = e;
+        }
+        for (Future<?> f : futures) {
+            try {
+                f.get();
+            } catch (ExecutionException e) {
+                if (failure == null) {
+                    failure = e.getCause() instanceof RuntimeException re ? re : new RuntimeException(e.getCause());
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("Parallel.forEach interrupted", e);
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    private static void runChunk(IntConsumer task, int from, int to) {
+        boolean outer = IN_TASK.get();
+        IN_TASK.set(true);
+        try {
+            for (int i = from; i < to; i++) {
+                task.accept(i);
+            }
+        } finally {
+            IN_TASK.set(outer);
+        }
+    }
+}

@@ -1,0 +1,63 @@
+package dev.lora4j.kernels;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/** Element-wise and reduction helpers over float arrays, vectorized with the Vector API. */
+public final class VectorOps {
+    static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+
+    private VectorOps() {
+    }
+
+    /** y[yOff+i] += a·x[xOff+i] for i in [0, n). */
+    public static void axpy(float[] y, int yOff, float[] x, int xOff, float a, int n) {
+        int i = 0;
+        FloatVector va = FloatVector.broadcast(S, a);
+        for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+            FloatVector.fromArray(S, x, xOff + i).fma(va, FloatVector.fromArray(S, y, yOff + i)).intoArray(y, yOff + i);
+        }
+        for (; i < n; i++) {
+            y[yOff + i] += a * x[xOff + i];
+        }
+    }
+
+    /** x[off+i] *= a for i in [0, n). */
+    public static void scale(float[] x, int off, float a, int n) {
+        int i = 0;
+        for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+            FloatVector.fromArray(S, x, off + i).mul(a).intoArray(x, off + i);
+        }
+        for (; i < n; i++) {
+            x[off + i] *= a;
+        }
+    }
+
+    /** Σ x[xOff+i]·y[yOff+i] for i in [0, n). */
+    public static float dot(float[] x, int xOff, float[] y, int yOff, int n) {
+        int i = 0;
+        FloatVector acc = FloatVector.zero(S);
+        for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+            acc = FloatVector.fromArray(S, x, xOff + i).fma(FloatVector.fromArray(S, y, yOff + i), acc);
+        }
+        float s = acc.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
+            s += x[xOff + i] * y[yOff + i];
+        }
+        return s;
+    }
+
+    /** Σ x[off+i]² in double, for norms that must not lose precision over millions of elements. */
+    public static double sumOfSquares(float[] x, int off, int n) {
+        double total = 0;
+        int i = 0;
+        final int chunk = 4096;
+        while (i < n) {
+            int len = Math.min(chunk, n - i);
+            total += dot(x, off + i, x, off + i, len);
+            i += len;
+        }
+        return total;
+    }
+}

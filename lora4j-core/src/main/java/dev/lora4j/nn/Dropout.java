@@ -1,0 +1,93 @@
+package dev.lora4j.nn;
+
+import dev.lora4j.tensor.Tensor;
+
+import java.util.SplittableRandom;
+
+/**
+ * Inverted dropout as torch.nn.Dropout: in training each element is zeroed with probability p and the rest are
+ * scaled by 1/(1−p); in eval mode, and when p = 0, the input passes through unchanged. The mask comes from the
+ * module's own seeded generator, so a run is reproducible from its seed.
+ */
+public final class Dropout extends Module {
+    private final float p;
+    private SplittableRandom rng;
+    private float[] mask = new float[0];   // 0 or 1/(1−p) per element of the last input
+    private boolean applied;
+    private Tensor out;
+    private Tensor dinp;
+
+    /**
+     * Dropout with probability {@code p} and a generator seeded with {@code seed}.
+     *
+     * @throws IllegalArgumentException if p is outside [0, 1)
+     */
+    public Dropout(float p, long seed) {
+        if (!(p >= 0f && p < 1f)) {
+            throw new IllegalArgumentException("Dropout: p must be in [0, 1), got " + p);
+        }
+        this.p = p;
+        this.rng = new SplittableRandom(seed);
+    }
+
+    /** The drop probability. */
+    public float p() {
+        return p;
+    }
+
+    /** Restarts the generator, e.g. when resuming a run. */
+    public void reseed(long seed) {
+        rng = new SplittableRandom(seed);
+    }
+
+    @Override
+    public Tensor forward(Tensor x) {
+        applied = isTraining() && p > 0f;
+        if (!applied) {
+            return x;
+        }
+        Tensor in = x.contiguous().toF32();
+        int n = in.numel();
+        if (mask.length != n) {
+            mask = new float[n];
+        }
+        float keep = 1f / (1f - p);
+        for (int i = 0; i < n; i++) {
+            mask[i] = rng.nextDouble() < p ? 0f : keep;
+        }
+        out = Tensor.reuse(out, in.shape());
+        float[] o = out.data();
+        float[] src = in.data();
+        int off = in.offset();
+        for (int i = 0; i < n; i++) {
+            o[i] = src[off + i] * mask[i];
+        }
+        return out;
+    }
+
+    @Override
+    public Tensor backward(Tensor dout) {
+        if (!applied) {
+            return dout;
+        }
+        Tensor d = dout.contiguous();
+        dinp = Tensor.reuse(dinp, d.shape());
+        float[] g = d.data();
+        float[] o = dinp.data();
+        int off = d.offset();
+        for (int i = 0; i < o.length; i++) {
+            o[i] = g[off + i] * mask[i];
+        }
+        return dinp;
+    }
+
+    @Override
+    public String typeName() {
+        return p == 0f ? "Identity" : "Dropout";
+    }
+
+    @Override
+    protected String extraRepr() {
+        return p == 0f ? "" : "p=" + p + ", inplace=False";
+    }
+}

@@ -1,0 +1,47 @@
+package dev.lora4j.nn;
+
+import dev.lora4j.kernels.Gelu;
+import dev.lora4j.tensor.Tensor;
+
+/** GELU as a module: the tanh form (GPT-2's gelu_new) or the exact erf form (BERT's gelu). */
+public final class GeluActivation extends Module {
+    private final Gelu.Kind kind;
+    private Tensor input;
+    private Tensor out;
+    private Tensor dinp;
+
+    /** A GELU of the given kind. */
+    public GeluActivation(Gelu.Kind kind) {
+        this.kind = kind;
+    }
+
+    /** Which GELU this is. */
+    public Gelu.Kind kind() {
+        return kind;
+    }
+
+    @Override
+    public Tensor forward(Tensor x) {
+        input = x.contiguous().toF32();
+        out = Tensor.reuse(out, input.shape());
+        Gelu.forward(kind, out.data(), LayerNorm.dataFrom(input), input.numel());
+        return out;
+    }
+
+    @Override
+    public Tensor backward(Tensor dout) {
+        Tensor d = dout.contiguous();
+        if (!d.shape().equals(input.shape())) {
+            throw new IllegalArgumentException("GELU.backward: gradient shape " + d.shape()
+                    + " differs from input shape " + input.shape());
+        }
+        dinp = Tensor.reuse(dinp, input.shape());
+        Gelu.backward(kind, dinp.data(), LayerNorm.dataFrom(input), LayerNorm.dataFrom(d), input.numel());
+        return dinp;
+    }
+
+    @Override
+    public String typeName() {
+        return kind == Gelu.Kind.TANH ? "NewGELUActivation" : "GELUActivation";
+    }
+}

@@ -1,0 +1,162 @@
+package dev.lora4j.nn;
+
+import dev.lora4j.tensor.Tensor;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A node in a model's module tree, as torch.nn.Module: named parameters, named children, train/eval mode, and
+ * an explicit {@link #forward} and {@link #backward} pair.
+ *
+ * <p>Names follow Hugging Face: a child registered as "attn" under "h.0" gives parameters such as
+ * {@code h.0.attn.c_attn.weight}. {@code forward} saves what {@code backward} needs; {@code backward} takes the
+ * gradient of the output, adds into the gradients of its trainable parameters and returns the gradient of the
+ * input. Tensors returned by forward and backward belong to the module and are overwritten by its next call.
+ */
+public abstract class Module {
+    private final Map<String, Parameter> parameters = new LinkedHashMap<>();
+    private final Map<String, Module> children = new LinkedHashMap<>();
+    private boolean training = true;
+
+    /** Registers a parameter under {@code name}; returns it. */
+    protected final Parameter registerParameter(String name, Tensor value) {
+        if (parameters.containsKey(name) || children.containsKey(name)) {
+            throw new IllegalArgumentException(typeName() + ": name '" + name + "' is already registered");
+        }
+        Parameter p = new Parameter(value);
+        parameters.put(name, p);
+        return p;
+    }
+
+    /** Registers a child module under {@code name}; returns it. */
+    protected final <M extends Module> M registerModule(String name, M module) {
+        if (parameters.containsKey(name) || children.containsKey(name)) {
+            throw new IllegalArgumentException(typeName() + ": name '" + name + "' is already registered");
+        }
+        children.put(name, module);
+        return module;
+    }
+
+    /**
+     * Swaps the child called {@code name} for {@code replacement}, keeping its position: how LoRA wraps a layer.
+     *
+     * @throws IllegalArgumentException if there is no such child
+     */
+    public void replaceChild(String name, Module replacement) {
+        if (!children.containsKey(name)) {
+            throw new IllegalArgumentException(typeName() + " has no child '" + name + "'; children are " + children.keySet());
+        }
+        children.put(name, replacement);
+    }
+
+    /** Direct children in registration order. */
+    public Map<String, Module> children() {
+        return Collections.unmodifiableMap(children);
+    }
+
+    /** This module's own parameters (not its children's). */
+    public Map<String, Parameter> ownParameters() {
+        return Collections.unmodifiableMap(parameters);
+    }
+
+    /** Every parameter in the tree with its dotted name, depth first in registration order. */
+    public Map<String, Parameter> namedParameters() {
+        Map<String, Parameter> out = new LinkedHashMap<>();
+        collectParameters("", out);
+        return out;
+    }
+
+    private void collectParameters(String prefix, Map<String, Parameter> out) {
+        parameters.forEach((n, p) -> out.put(prefix + n, p));
+        children.forEach((n, c) -> c.collectParameters(prefix + n + ".", out));
+    }
+
+    /** Every module in the tree with its dotted name; this module is "". */
+    public Map<String, Module> namedModules() {
+        Map<String, Module> out = new LinkedHashMap<>();
+        collectModules("", out);
+        return out;
+    }
+
+    private void collectModules(String name, Map<String, Module> out) {
+        out.put(name, this);
+        children.forEach((n, c) -> c.collectModules(name.isEmpty() ? n : name + "." + n, out));
+    }
+
+    /** The parameters with {@code requiresGrad}, in tree order. */
+    public List<Parameter> trainableParameters() {
+        List<Parameter> out = new ArrayList<>();
+        for (Parameter p : namedParameters().values()) {
+            if (p.requiresGrad()) {
+                out.add(p);
+            }
+        }
+        return out;
+    }
+
+    /** Sets training mode on this module and every descendant; dropout is active only in training. */
+    public void train(boolean mode) {
+        training = mode;
+        children.values().forEach(c -> c.train(mode));
+    }
+
+    /** Same as {@code train(false)}. */
+    public final void eval() {
+        train(false);
+    }
+
+    /** True in training mode. */
+    public boolean isTraining() {
+        return training;
+    }
+
+    /** Zeroes the gradient of every parameter in the tree. */
+    public void zeroGrad() {
+        namedParameters().values().forEach(Parameter::zeroGrad);
+    }
+
+    /** Freezes ({@code false}) or unfreezes every parameter in the tree. */
+    public void requiresGrad(boolean value) {
+        namedParameters().values().forEach(p -> p.setRequiresGrad(value));
+    }
+
+    /** Computes the output for {@code x} and saves what {@link #backward} needs. */
+    public Tensor forward(Tensor x) {
+        throw new UnsupportedOperationException(typeName() + " has no single-input forward");
+    }
+
+    /** Given d(loss)/d(output), accumulates parameter gradients and returns d(loss)/d(input). */
+    public Tensor backward(Tensor dout) {
+        throw new UnsupportedOperationException(typeName() + " has no single-input backward");
+    }
+
+    /** The class name as a module tree prints it, e.g. {@code Linear}. */
+    public String typeName() {
+        return getClass().getSimpleName();
+    }
+
+    /** The constructor arguments shown in the tree, e.g. {@code in_features=768, out_features=2304, bias=True}. */
+    protected String extraRepr() {
+        return "";
+    }
+
+    /** The module tree in torch's print format. */
+    @Override
+    public String toString() {
+        StringBuilder sb = new StringBuilder(typeName()).append('(');
+        if (children.isEmpty()) {
+            return sb.append(extraRepr()).append(')').toString();
+        }
+        if (!extraRepr().isEmpty()) {
+            sb.append(extraRepr());
+        }
+        sb.append('\n');
+        children.forEach((n, c) -> sb.append("  (").append(n).append("): ")
+                .append(c.toString().replace("\n", "\n  ")).append('\n'));
+        return sb.append(')').toString();
+    }
+}

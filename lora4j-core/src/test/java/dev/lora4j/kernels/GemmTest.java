@@ -1,0 +1,83 @@
+package dev.lora4j.kernels;
+
+import dev.lora4j.tensor.DType;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.util.Random;
+
+import static dev.lora4j.testing.TensorAssert.assertClose;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+/** The packed, parallel GEMM against its scalar twin, over every form and awkward sizes. */
+class GemmTest {
+    private static float[] random(Random r, int n) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = r.nextFloat() * 2 - 1;
+        }
+        return a;
+    }
+
+    @ParameterizedTest(name = "{0}{1} M={2} N={3} K={4} alpha={5} beta={6}")
+    @CsvSource({
+            "false, false, 1, 1, 1, 1, 0",
+            "false, true, 7, 5, 3, 1, 0",
+            "true, false, 13, 17, 19, 1, 1",
+            "true, true, 6, 16, 4, 0.5, 0.25",
+            "false, false, 97, 161, 300, 1, 1",     // K spans two KC blocks; edges in M and N
+            "false, true, 200, 64, 513, 2, 0",      // large enough to run on several threads
+            "true, false, 64, 200, 257, 1, 1",
+            "true, true, 33, 47, 129, -1, 0.5",
+    })
+    void matchesScalarTwin(boolean transA, boolean transB, int M, int N, int K, float alpha, float beta) {
+        Random r = new Random(M * 31L + N * 7L + K);
+        int lda = (transA ? M : K) + 3;       // leading dimensions wider than the matrix, and offsets
+        int ldb = (transB ? K : N) + 1;
+        int ldc = N + 2;
+        float[] A = random(r, 5 + (transA ? K : M) * lda);
+        float[] B = random(r, 2 + (transB ? N : K) * ldb);
+        float[] C = random(r, 4 + M * ldc);
+        float[] expected = C.clone();
+        Gemm.gemmScalar(M, N, K, alpha, Gemm.f32(A, 5, lda, transA), Gemm.f32(B, 2, ldb, transB), beta, expected, 4, ldc);
+        Gemm.sgemm(transA, transB, M, N, K, alpha, A, 5, lda, B, 2, ldb, beta, C, 4, ldc);
+        assertClose(expected, C, 1e-4f, 1e-4f);
+    }
+
+    @ParameterizedTest
+    @CsvSource({"BF16, false", "BF16, true", "F16, false", "F16, true"})
+    void halfPrecisionOperandIsWidenedExactly(DType dtype, boolean transB) {
+        Random r = new Random(3);
+        int M = 37, N = 29, K = 70;
+        float[] A = random(r, M * K);
+        float[] Bf = random(r, K * N);
+        short[] Bh = new short[Bf.length];
+        float[] Bwidened = new float[Bf.length];
+        for (int i = 0; i < Bf.length; i++) {
+            Bh[i] = dtype.floatToHalf(Bf[i]);
+            Bwidened[i] = dtype.halfToFloat(Bh[i]);
+        }
+        int ldb = transB ? K : N;
+        float[] expected = new float[M * N];
+        float[] actual = new float[M * N];
+        Gemm.gemmScalar(M, N, K, 1f, Gemm.f32(A, 0, K, false), Gemm.f32(Bwidened, 0, ldb, transB), 0f, expected, 0, N);
+        Gemm.gemm(M, N, K, 1f, Gemm.f32(A, 0, K, false), Gemm.half(Bh, dtype, 0, ldb, transB), 0f, actual, 0, N);
+        assertClose(expected, actual, 1e-4f, 1e-4f);
+    }
+
+    @Test
+    void betaZeroOverwritesNaNInOutput() {
+        float[] C = {Float.NaN, Float.NaN};
+        Gemm.sgemm(false, false, 1, 2, 1, 1f, new float[] {2}, 0, 1, new float[] {3, 4}, 0, 2, 0f, C, 0, 2);
+        assertClose(new float[] {6, 8}, C, 0f, 0f);
+    }
+
+    @Test
+    void rejectsOperandThatDoesNotFit() {
+        var e = assertThrows(IllegalArgumentException.class, () ->
+                Gemm.sgemm(false, false, 2, 2, 3, 1f, new float[5], 0, 3, new float[6], 0, 2, 0f, new float[4], 0, 2));
+        assertEquals("gemm: A (2 x 3 stored, offset 0, ld 3) does not fit an array of 5", e.getMessage());
+    }
+}

@@ -1,0 +1,83 @@
+package dev.lora4j.tensor;
+
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class TensorTest {
+    private static Tensor arange(int... dims) {
+        Tensor t = Tensor.zeros(dims);
+        for (int i = 0; i < t.numel(); i++) {
+            t.data()[i] = i;
+        }
+        return t;
+    }
+
+    @Test
+    void viewsShareStorage() {
+        Tensor t = arange(2, 3, 4);
+        Tensor narrow = t.narrow(2, 1, 2);
+        assertEquals(Shape.of(2, 3, 2), narrow.shape());
+        assertFalse(narrow.isContiguous());
+        assertEquals(t.get(1, 2, 2), narrow.get(1, 2, 1));
+        narrow.set(-1f, 0, 0, 0);
+        assertEquals(-1f, t.get(0, 0, 1));
+        Tensor tr = t.view(6, 4).transpose(0, 1);
+        assertEquals(Shape.of(4, 6), tr.shape());
+        assertEquals(t.get(1, 0, 3), tr.get(3, 3));
+        assertArrayEquals(new float[] {-1, 5, 9}, t.view(6, 4).narrow(0, 0, 3).transpose(0, 1).narrow(0, 1, 1).toFloatArray());
+    }
+
+    @Test
+    void contiguousCopiesOnlyWhenNeeded() {
+        Tensor t = arange(3, 4);
+        assertTrue(t.contiguous() == t);
+        Tensor tr = t.transpose(0, 1).contiguous();
+        assertTrue(tr.isContiguous());
+        assertArrayEquals(new float[] {0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11}, tr.toFloatArray());
+    }
+
+    @Test
+    void viewInfersOneDimensionAndRejectsMismatch() {
+        assertEquals(Shape.of(4, 6), arange(2, 3, 4).view(-1, 6).shape());
+        var e = assertThrows(IllegalArgumentException.class, () -> arange(2, 3).view(4, 2));
+        assertEquals("view: shape (2, 3) has 6 elements, (4, 2) has 8", e.getMessage());
+    }
+
+    @Test
+    void bf16RoundsToNearestEven() {
+        // 1 + 2^-8 lies exactly between two bf16 values: ties go to the even mantissa (1.0).
+        assertEquals((short) 0x3F80, DType.BF16.floatToHalf(Float.intBitsToFloat(0x3F808000)));
+        // 1 + 3·2^-8 is also a tie, between odd 0x3F81 and even 0x3F82: it goes up.
+        assertEquals((short) 0x3F82, DType.BF16.floatToHalf(Float.intBitsToFloat(0x3F818000)));
+        assertEquals((short) 0x3F81, DType.BF16.floatToHalf(Float.intBitsToFloat(0x3F80C001)));
+        assertTrue(Float.isNaN(DType.BF16.halfToFloat(DType.BF16.floatToHalf(Float.NaN))));
+        assertEquals(Float.POSITIVE_INFINITY, DType.BF16.halfToFloat(DType.BF16.floatToHalf(Float.POSITIVE_INFINITY)));
+    }
+
+    @Test
+    void halfStorageRoundTripsThroughF32() {
+        Tensor t = Tensor.of(new float[] {0.1f, -2.5f, 65504f, 1e-3f}, 2, 2);
+        for (DType d : new DType[] {DType.BF16, DType.F16}) {
+            Tensor h = t.to(d);
+            assertEquals(d, h.dtype());
+            assertArrayEquals(h.toFloatArray(), h.toF32().to(d).toFloatArray());
+            for (int i = 0; i < 4; i++) {
+                float x = t.toFloatArray()[i];
+                assertEquals(x, h.toFloatArray()[i], Math.abs(x) * (d == DType.BF16 ? 1f / 256 : 1f / 2048));
+            }
+        }
+    }
+
+    @Test
+    void errorsNameShapes() {
+        var e = assertThrows(IllegalArgumentException.class, () -> arange(2, 3).addInPlace(arange(3, 2)));
+        assertEquals("addInPlace: shapes differ: (2, 3) and (3, 2)", e.getMessage());
+        var oob = assertThrows(IndexOutOfBoundsException.class, () -> arange(2, 3).narrow(1, 2, 2));
+        assertEquals("narrow: range [2, 4) is outside dimension 1 of size 3 in shape (2, 3)", oob.getMessage());
+    }
+}
