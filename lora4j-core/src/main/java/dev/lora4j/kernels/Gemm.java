@@ -2,6 +2,11 @@ package dev.lora4j.kernels;
 
 import dev.lora4j.tensor.DType;
 import jdk.incubator.vector.FloatVector;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -23,8 +28,11 @@ public final class Gemm {
     public static final int MR = 6;
     /** Columns of C per micro-kernel tile: two vectors. */
     public static final int NR = 2 * L;
+    private static final long NR_BYTES = NR * 4L;
+    private static final long L_BYTES = L * 4L;
+    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
     private static final int KC = Integer.getInteger("lora4j.gemm.kc", 256);
-    private static final int MC = Integer.getInteger("lora4j.gemm.mc", 192);
+    private static final int MC = Integer.getInteger("lora4j.gemm.mc", 96);
     private static final int NC = Integer.getInteger("lora4j.gemm.nc", 4608);
     /** Below this many multiply-adds a single thread is faster than handing work to the pool. */
     private static final long PARALLEL_THRESHOLD = 1L << 18;
@@ -70,7 +78,16 @@ public final class Gemm {
     private static final class Buffers {
         float[] a = new float[0];
         float[] b = new float[0];
+        /** The packed B block again, in native memory aligned to a cache line (see {@link #packB}). */
+        MemorySegment bAligned = MemorySegment.NULL;
         final float[] tile = new float[MR * NR];
+
+        MemorySegment bAligned(int n) {
+            if (bAligned.byteSize() < n * 4L) {
+                bAligned = Arena.ofAuto().allocate(n * 4L, 64);
+            }
+            return bAligned;
+        }
 
         float[] a(int n) {
             if (a.length < n) {
@@ -163,32 +180,41 @@ public final class Gemm {
             int nc = Math.min(NC, n1 - jc);
             for (int pc = 0; pc < K; pc += KC) {
                 int kc = Math.min(KC, K - pc);
-                float[] bp = buf.b(ceilDiv(nc, NR) * NR * kc);
+                int bLen = ceilDiv(nc, NR) * NR * kc;
+                float[] bp = buf.b(bLen);
                 packB(bp, b, pc, kc, jc, nc);
+                // Vector loads from a Java array sit wherever the GC put the array: one that straddles cache lines
+                // costs up to a third of the kernel's speed, and which you get changes from run to run. The
+                // micro-kernel therefore reads B from native memory aligned to 64 bytes.
+                MemorySegment bs = buf.bAligned(bLen);
+                MemorySegment.copy(bp, 0, bs, ValueLayout.JAVA_FLOAT, 0, bLen);
                 for (int ic = m0; ic < m1; ic += MC) {
                     int mc = Math.min(MC, m1 - ic);
                     float[] ap = buf.a(ceilDiv(mc, MR) * MR * kc);
                     packA(ap, a, ic, mc, pc, kc);
-                    macroKernel(ap, bp, mc, nc, kc, alpha, C, offC + ic * ldc + jc, ldc, buf.tile);
+                    if (alpha != 1f) {
+                        VectorOps.scale(ap, 0, alpha, ceilDiv(mc, MR) * MR * kc);
+                    }
+                    macroKernel(ap, bs, mc, nc, kc, C, offC + ic * ldc + jc, ldc, buf.tile);
                 }
             }
         }
     }
 
-    private static void macroKernel(float[] ap, float[] bp, int mc, int nc, int kc, float alpha,
+    private static void macroKernel(float[] ap, MemorySegment bp, int mc, int nc, int kc,
                                     float[] C, int offC, int ldc, float[] tile) {
         for (int jr = 0; jr < nc; jr += NR) {
             int cols = Math.min(NR, nc - jr);
-            int bOff = (jr / NR) * kc * NR;
+            long bOff = (long) (jr / NR) * kc * NR * 4;
             for (int ir = 0; ir < mc; ir += MR) {
                 int rows = Math.min(MR, mc - ir);
                 int aOff = (ir / MR) * kc * MR;
                 int cOff = offC + ir * ldc + jr;
                 if (rows == MR && cols == NR) {
-                    microKernel(ap, aOff, bp, bOff, kc, alpha, C, cOff, ldc);
+                    microKernel(ap, aOff, bp, bOff, kc, C, cOff, ldc);
                 } else {
                     java.util.Arrays.fill(tile, 0f);
-                    microKernel(ap, aOff, bp, bOff, kc, alpha, tile, 0, NR);
+                    microKernel(ap, aOff, bp, bOff, kc, tile, 0, NR);
                     for (int i = 0; i < rows; i++) {
                         for (int j = 0; j < cols; j++) {
                             C[cOff + i * ldc + j] += tile[i * NR + j];
@@ -200,26 +226,28 @@ public final class Gemm {
     }
 
     /**
-     * C tile (6 × NR) += α·Apanel·Bpanel; panels are kc deep. Twelve accumulators, two loads of B and six
+     * C tile (6 × NR) += Apanel·Bpanel (α is folded into the A panel); panels are kc deep. The accumulators start
+     * from C rather than zero: the loads are issued first and their cache misses overlap the FMA loop, which is
+     * the prefetch Java cannot otherwise express. Twelve accumulators, two loads of B and six
      * broadcasts of A per step, the shape that fits AVX2's sixteen registers. The k loop is unrolled twice:
      * once is loop-overhead bound, while more unrolling (or a store helper) grows the method past what C2
      * inlines, and a call that is not inlined boxes every vector.
      */
-    private static void microKernel(float[] ap, int aOff, float[] bp, int bOff, int kc, float alpha,
+    private static void microKernel(float[] ap, int aOff, MemorySegment bp, long bOff, int kc,
                                     float[] C, int cOff, int ldc) {
-        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
-        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
-        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
-        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
-        FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
-        FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
+        FloatVector c00 = FloatVector.fromArray(S, C, cOff), c01 = FloatVector.fromArray(S, C, cOff + L);
+        FloatVector c10 = FloatVector.fromArray(S, C, cOff + ldc), c11 = FloatVector.fromArray(S, C, cOff + ldc + L);
+        FloatVector c20 = FloatVector.fromArray(S, C, cOff + 2 * ldc), c21 = FloatVector.fromArray(S, C, cOff + 2 * ldc + L);
+        FloatVector c30 = FloatVector.fromArray(S, C, cOff + 3 * ldc), c31 = FloatVector.fromArray(S, C, cOff + 3 * ldc + L);
+        FloatVector c40 = FloatVector.fromArray(S, C, cOff + 4 * ldc), c41 = FloatVector.fromArray(S, C, cOff + 4 * ldc + L);
+        FloatVector c50 = FloatVector.fromArray(S, C, cOff + 5 * ldc), c51 = FloatVector.fromArray(S, C, cOff + 5 * ldc + L);
         FloatVector b0, b1, x;
-        int b = bOff;
+        long b = bOff;
         int a = aOff;
         int k = 0;
-        for (; k + 2 <= kc; k += 2, b += 2 * NR, a += 2 * MR) {
-            b0 = FloatVector.fromArray(S, bp, b);
-            b1 = FloatVector.fromArray(S, bp, b + L);
+        for (; k + 2 <= kc; k += 2, b += 2 * NR_BYTES, a += 2 * MR) {
+            b0 = FloatVector.fromMemorySegment(S, bp, b, ORDER);
+            b1 = FloatVector.fromMemorySegment(S, bp, b + L_BYTES, ORDER);
             x = FloatVector.broadcast(S, ap[a]);
             c00 = b0.fma(x, c00); c01 = b1.fma(x, c01);
             x = FloatVector.broadcast(S, ap[a + 1]);
@@ -232,8 +260,8 @@ public final class Gemm {
             c40 = b0.fma(x, c40); c41 = b1.fma(x, c41);
             x = FloatVector.broadcast(S, ap[a + 5]);
             c50 = b0.fma(x, c50); c51 = b1.fma(x, c51);
-            b0 = FloatVector.fromArray(S, bp, b + NR);
-            b1 = FloatVector.fromArray(S, bp, b + NR + L);
+            b0 = FloatVector.fromMemorySegment(S, bp, b + NR_BYTES, ORDER);
+            b1 = FloatVector.fromMemorySegment(S, bp, b + NR_BYTES + L_BYTES, ORDER);
             x = FloatVector.broadcast(S, ap[a + MR]);
             c00 = b0.fma(x, c00); c01 = b1.fma(x, c01);
             x = FloatVector.broadcast(S, ap[a + MR + 1]);
@@ -248,8 +276,8 @@ public final class Gemm {
             c50 = b0.fma(x, c50); c51 = b1.fma(x, c51);
         }
         if (k < kc) {
-            b0 = FloatVector.fromArray(S, bp, b);
-            b1 = FloatVector.fromArray(S, bp, b + L);
+            b0 = FloatVector.fromMemorySegment(S, bp, b, ORDER);
+            b1 = FloatVector.fromMemorySegment(S, bp, b + L_BYTES, ORDER);
             x = FloatVector.broadcast(S, ap[a]);
             c00 = b0.fma(x, c00); c01 = b1.fma(x, c01);
             x = FloatVector.broadcast(S, ap[a + 1]);
@@ -263,25 +291,18 @@ public final class Gemm {
             x = FloatVector.broadcast(S, ap[a + 5]);
             c50 = b0.fma(x, c50); c51 = b1.fma(x, c51);
         }
-        FloatVector s = FloatVector.broadcast(S, alpha);
-        int r0 = cOff;
-        c00.fma(s, FloatVector.fromArray(S, C, r0)).intoArray(C, r0);
-        c01.fma(s, FloatVector.fromArray(S, C, r0 + L)).intoArray(C, r0 + L);
-        int r1 = cOff + ldc;
-        c10.fma(s, FloatVector.fromArray(S, C, r1)).intoArray(C, r1);
-        c11.fma(s, FloatVector.fromArray(S, C, r1 + L)).intoArray(C, r1 + L);
-        int r2 = cOff + 2 * ldc;
-        c20.fma(s, FloatVector.fromArray(S, C, r2)).intoArray(C, r2);
-        c21.fma(s, FloatVector.fromArray(S, C, r2 + L)).intoArray(C, r2 + L);
-        int r3 = cOff + 3 * ldc;
-        c30.fma(s, FloatVector.fromArray(S, C, r3)).intoArray(C, r3);
-        c31.fma(s, FloatVector.fromArray(S, C, r3 + L)).intoArray(C, r3 + L);
-        int r4 = cOff + 4 * ldc;
-        c40.fma(s, FloatVector.fromArray(S, C, r4)).intoArray(C, r4);
-        c41.fma(s, FloatVector.fromArray(S, C, r4 + L)).intoArray(C, r4 + L);
-        int r5 = cOff + 5 * ldc;
-        c50.fma(s, FloatVector.fromArray(S, C, r5)).intoArray(C, r5);
-        c51.fma(s, FloatVector.fromArray(S, C, r5 + L)).intoArray(C, r5 + L);
+        c00.intoArray(C, cOff);
+        c01.intoArray(C, cOff + L);
+        c10.intoArray(C, cOff + ldc);
+        c11.intoArray(C, cOff + ldc + L);
+        c20.intoArray(C, cOff + 2 * ldc);
+        c21.intoArray(C, cOff + 2 * ldc + L);
+        c30.intoArray(C, cOff + 3 * ldc);
+        c31.intoArray(C, cOff + 3 * ldc + L);
+        c40.intoArray(C, cOff + 4 * ldc);
+        c41.intoArray(C, cOff + 4 * ldc + L);
+        c50.intoArray(C, cOff + 5 * ldc);
+        c51.intoArray(C, cOff + 5 * ldc + L);
     }
 
     /** Packs op(B)[pc:pc+kc, jc:jc+nc] into panels of NR columns, zero-padded: bp[panel][k][j]. */
