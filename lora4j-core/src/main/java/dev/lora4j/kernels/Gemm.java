@@ -36,6 +36,7 @@ public final class Gemm {
     private static final int NC = Integer.getInteger("lora4j.gemm.nc", 4608);
     /** Below this many multiply-adds a single thread is faster than handing work to the pool. */
     private static final long PARALLEL_THRESHOLD = 1L << 18;
+    private static final int TASKS_PER_THREAD = Integer.getInteger("lora4j.gemm.tasksPerThread", 4);
 
     private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
 
@@ -147,7 +148,9 @@ public final class Gemm {
         int threads = work < PARALLEL_THRESHOLD ? 1 : Parallel.threads();
         boolean splitColumns = N >= M || M < MR * threads;
         int units = splitColumns ? ceilDiv(N, NR) : ceilDiv(M, MR);
-        int tasks = Math.max(1, Math.min(threads, units));
+        // A few tasks per thread, so that a thread slowed by the OS leaves its share to the others; each task
+        // repacks its A (or B) block, which costs a small fraction of its multiply.
+        int tasks = Math.max(1, Math.min(units, threads == 1 ? 1 : threads * TASKS_PER_THREAD));
         if (tasks == 1) {
             block(0, M, 0, N, K, alpha, a, b, beta, C, offC, ldc);
             return;

@@ -4,6 +4,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntConsumer;
 
 /**
@@ -11,7 +12,7 @@ import java.util.function.IntConsumer;
  * property {@code lora4j.threads} says otherwise.
  *
  * <p>A kernel splits its work into {@code n} independent tasks and calls {@link #forEach}; the calling thread
- * runs a share too. A call made from inside a task runs inline, so kernels may call other kernels freely
+ * takes tasks too. A call made from inside a task runs inline, so kernels may call other kernels freely
  * (attention runs its per-head GEMMs single-threaded inside a parallel loop over heads).
  */
 public final class Parallel {
@@ -38,7 +39,9 @@ public final class Parallel {
 
     /**
      * Runs {@code task.accept(i)} for every i in [0, n), spread over the pool, and returns when all are done.
-     * Tasks are handed out in contiguous chunks, one per thread. An exception in any task is rethrown here.
+     * Threads take the next index from a shared counter, so a thread that the OS (or a busy neighbour on a shared
+     * VM) holds back simply does fewer tasks instead of stalling the others. An exception in any task is
+     * rethrown here.
      */
     public static void forEach(int n, IntConsumer task) {
         int workers = Math.min(n, threads());
@@ -48,18 +51,17 @@ public final class Parallel {
             }
             return;
         }
-        @SuppressWarnings("unchecked")
+        AtomicInteger next = new AtomicInteger();
         Future<?>[] futures = new Future<?>[workers - 1];
         for (int w = 1; w < workers; w++) {
-            int from = (int) ((long) n * w / workers);
-            int to = (int) ((long) n * (w + 1) / workers);
-            futures[w - 1] = POOL.submit(() -> runChunk(task, from, to));
+            futures[w - 1] = POOL.submit(() -> drain(task, next, n));
         }
         RuntimeException failure = null;
         try {
-            runChunk(task, 0, (int) ((long) n / workers));
+            drain(task, next, n);
         } catch (RuntimeException e) {
             failure = e;
+            next.set(n);
         }
         for (Future<?> f : futures) {
             try {
@@ -78,11 +80,11 @@ public final class Parallel {
         }
     }
 
-    private static void runChunk(IntConsumer task, int from, int to) {
+    private static void drain(IntConsumer task, AtomicInteger next, int n) {
         boolean outer = IN_TASK.get();
         IN_TASK.set(true);
         try {
-            for (int i = from; i < to; i++) {
+            for (int i = next.getAndIncrement(); i < n; i = next.getAndIncrement()) {
                 task.accept(i);
             }
         } finally {
