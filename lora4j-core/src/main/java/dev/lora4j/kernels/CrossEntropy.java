@@ -25,7 +25,6 @@ public final class CrossEntropy {
      */
     public static double forward(float[] losses, float[] lse, float[] logits, int[] targets, float[] weights,
                                  int N, int V, float smoothing, int ignoreIndex) {
-        double[] partial = new double[N];
         Parallel.forEach(N, n -> {
             int t = targets[n];
             if (t == ignoreIndex) {
@@ -54,11 +53,10 @@ public final class CrossEntropy {
             double loss = (1.0 - smoothing) * nll + smoothing * smooth;
             losses[n] = (float) loss;
             lse[n] = (float) logZ;
-            partial[n] = loss * (weights == null ? 1.0 : weights[n]);
         });
         double total = 0;
-        for (double p : partial) {
-            total += p;
+        for (int n = 0; n < N; n++) {
+            total += (double) losses[n] * (weights == null ? 1.0 : weights[n]);
         }
         return total;
     }
