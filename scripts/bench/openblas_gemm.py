@@ -33,10 +33,11 @@ def run(m, n, k, form, seconds=1.5):
 
 
 def main():
-    """With a shape argument (e.g. 512x2304x768) measures only that shape, so callers can interleave runs."""
-    shapes = [tuple(map(int, a.split("x"))) for a in sys.argv[1:]] or SHAPES
+    """Arguments SHAPE [FORM] (e.g. 512x2304x768 NT) measure only that case, so callers can interleave runs."""
+    shapes = [tuple(map(int, sys.argv[1].split("x")))] if len(sys.argv) > 1 else SHAPES
+    forms = [sys.argv[2]] if len(sys.argv) > 2 else ["NN", "NT", "TN"]
     for (m, n, k) in shapes:
-        for form in ("NN", "NT", "TN"):
+        for form in forms:
             print(json.dumps({"shape": f"{m}x{n}x{k}", "form": form, "gflops": run(m, n, k, form)}), flush=True)
 
 
