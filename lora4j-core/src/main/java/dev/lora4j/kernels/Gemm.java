@@ -33,7 +33,6 @@ public final class Gemm {
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
     private static final int KC = Integer.getInteger("lora4j.gemm.kc", 256);
     private static final int MC = Integer.getInteger("lora4j.gemm.mc", 96);
-    private static final int NC = Integer.getInteger("lora4j.gemm.nc", 4608);
     /** Below this many multiply-adds a single thread is faster than handing work to the pool. */
     private static final long PARALLEL_THRESHOLD = 1L << 18;
     private static final int TASKS_PER_THREAD = Integer.getInteger("lora4j.gemm.tasksPerThread", 4);
@@ -48,7 +47,7 @@ public final class Gemm {
         /** Copies {@code count} consecutive stored elements from {@code src} to dst with stride dstStride. */
         void copyRun(int src, float[] dst, int dstOff, int dstStride, int count) {
             if (f32 != null) {
-                if (dstStride == 1) {
+                if (dstStride == 1 && count > 16) {
                     System.arraycopy(f32, src, dst, dstOff, count);
                 } else {
                     for (int i = 0; i < count; i++) {
@@ -76,19 +75,12 @@ public final class Gemm {
         }
     }
 
+    /** Per-thread packing buffers, grown on demand and reused, so a steady training loop allocates nothing. */
     private static final class Buffers {
-        float[] a = new float[0];
-        float[] b = new float[0];
-        /** The packed B block again, in native memory aligned to a cache line (see {@link #packB}). */
-        MemorySegment bAligned = MemorySegment.NULL;
+        float[] a = new float[0];                      // this task's packed A, or all of A when shared
+        float[] b = new float[0];                      // packed B on the heap, before the aligned copy
+        MemorySegment bAligned = MemorySegment.NULL;   // packed B as the micro-kernel reads it
         final float[] tile = new float[MR * NR];
-
-        MemorySegment bAligned(int n) {
-            if (bAligned.byteSize() < n * 4L) {
-                bAligned = Arena.ofAuto().allocate(n * 4L, 64);
-            }
-            return bAligned;
-        }
 
         float[] a(int n) {
             if (a.length < n) {
@@ -97,11 +89,22 @@ public final class Gemm {
             return a;
         }
 
-        float[] b(int n) {
+        /**
+         * Packs op(B) columns [n0, n1) for all of K and returns them in native memory aligned to a cache line.
+         * Vector loads from a Java array sit wherever the GC put the array: one that straddles cache lines costs
+         * up to a third of the kernel's speed, and which you get changes from run to run.
+         */
+        MemorySegment packB(Operand op, int n0, int n1, int K) {
+            int n = ceilDiv(n1 - n0, NR) * NR * K;
             if (b.length < n) {
                 b = new float[n];
             }
-            return b;
+            packPanels(b, op, true, n0, n1, 0, K);
+            if (bAligned.byteSize() < n * 4L) {
+                bAligned = Arena.ofAuto().allocate(n * 4L, 64);
+            }
+            MemorySegment.copy(b, 0, bAligned, ValueLayout.JAVA_FLOAT, 0, n);
+            return bAligned;
         }
     }
 
@@ -146,81 +149,82 @@ public final class Gemm {
         }
         long work = (long) M * N * K;
         int threads = work < PARALLEL_THRESHOLD ? 1 : Parallel.threads();
+        // Split C by columns (each task packs its own B; A is packed once and shared) unless C is tall and
+        // narrow, then by rows (B shared). A few tasks per thread, so a thread that the OS holds back leaves its
+        // share to the others.
         boolean splitColumns = N >= M || M < MR * threads;
         int units = splitColumns ? ceilDiv(N, NR) : ceilDiv(M, MR);
-        // A few tasks per thread, so that a thread slowed by the OS leaves its share to the others; each task
-        // repacks its A (or B) block, which costs a small fraction of its multiply.
         int tasks = Math.max(1, Math.min(units, threads == 1 ? 1 : threads * TASKS_PER_THREAD));
-        if (tasks == 1) {
-            block(0, M, 0, N, K, alpha, a, b, beta, C, offC, ldc);
-            return;
-        }
-        Parallel.forEach(tasks, t -> {
-            int from = (int) ((long) units * t / tasks);
-            int to = (int) ((long) units * (t + 1) / tasks);
-            if (splitColumns) {
-                block(0, M, from * NR, Math.min(N, to * NR), K, alpha, a, b, beta, C, offC, ldc);
-            } else {
-                block(from * MR, Math.min(M, to * MR), 0, N, K, alpha, a, b, beta, C, offC, ldc);
-            }
-        });
-    }
-
-    /** Computes rows [m0, m1) × columns [n0, n1) of C on the calling thread. */
-    private static void block(int m0, int m1, int n0, int n1, int K, float alpha, Operand a, Operand b,
-                              float beta, float[] C, int offC, int ldc) {
-        // The micro-kernel always adds into C, so β is applied once up front.
-        for (int m = m0; m < m1; m++) {
-            int row = offC + m * ldc;
-            if (beta == 0f) {
-                java.util.Arrays.fill(C, row + n0, row + n1, 0f);
-            } else if (beta != 1f) {
-                VectorOps.scale(C, row + n0, beta, n1 - n0);
-            }
-        }
-        Buffers buf = BUFFERS.get();
-        for (int jc = n0; jc < n1; jc += NC) {
-            int nc = Math.min(NC, n1 - jc);
-            for (int pc = 0; pc < K; pc += KC) {
-                int kc = Math.min(KC, K - pc);
-                int bLen = ceilDiv(nc, NR) * NR * kc;
-                float[] bp = buf.b(bLen);
-                packB(bp, b, pc, kc, jc, nc);
-                // Vector loads from a Java array sit wherever the GC put the array: one that straddles cache lines
-                // costs up to a third of the kernel's speed, and which you get changes from run to run. The
-                // micro-kernel therefore reads B from native memory aligned to 64 bytes.
-                MemorySegment bs = buf.bAligned(bLen);
-                MemorySegment.copy(bp, 0, bs, ValueLayout.JAVA_FLOAT, 0, bLen);
-                for (int ic = m0; ic < m1; ic += MC) {
-                    int mc = Math.min(MC, m1 - ic);
-                    float[] ap = buf.a(ceilDiv(mc, MR) * MR * kc);
-                    packA(ap, a, ic, mc, pc, kc);
-                    if (alpha != 1f) {
-                        VectorOps.scale(ap, 0, alpha, ceilDiv(mc, MR) * MR * kc);
-                    }
-                    macroKernel(ap, bs, mc, nc, kc, C, offC + ic * ldc + jc, ldc, buf.tile);
+        Buffers shared = BUFFERS.get();
+        if (splitColumns) {
+            int mPad = ceilDiv(M, MR) * MR;
+            float[] ap = shared.a(mPad * K);
+            Parallel.forEach(tasks > 1 ? ceilDiv(K, KC) : 1, blk -> {
+                int k0 = tasks > 1 ? blk * KC : 0;
+                int k1 = tasks > 1 ? Math.min(K, k0 + KC) : K;
+                packPanels(ap, a, false, 0, M, k0, k1);
+                if (alpha != 1f) {
+                    VectorOps.scale(ap, k0 * mPad, alpha, (k1 - k0) * mPad);
                 }
-            }
+            });
+            Parallel.forEach(tasks, t -> {
+                int n0 = (int) ((long) units * t / tasks) * NR;
+                int n1 = Math.min(N, (int) ((long) units * (t + 1) / tasks) * NR);
+                scaleC(M, n1 - n0, beta, C, offC + n0, ldc);   // the micro-kernel adds into C
+                Buffers own = BUFFERS.get();
+                MemorySegment bs = own.packB(b, n0, n1, K);
+                multiply(ap, mPad, M, bs, ceilDiv(n1 - n0, NR) * NR, n1 - n0, K, C, offC + n0, ldc, own.tile);
+            });
+        } else {
+            int nPad = ceilDiv(N, NR) * NR;
+            MemorySegment bs = shared.packB(b, 0, N, K);
+            Parallel.forEach(tasks, t -> {
+                int m0 = (int) ((long) units * t / tasks) * MR;
+                int m1 = Math.min(M, (int) ((long) units * (t + 1) / tasks) * MR);
+                scaleC(m1 - m0, N, beta, C, offC + m0 * ldc, ldc);
+                Buffers own = BUFFERS.get();
+                int mPad = ceilDiv(m1 - m0, MR) * MR;
+                // A task on the calling thread must not overwrite the shared B's heap copy, only its A buffer.
+                float[] ap = own.a(mPad * K);
+                packPanels(ap, a, false, m0, m1, 0, K);
+                if (alpha != 1f) {
+                    VectorOps.scale(ap, 0, alpha, mPad * K);
+                }
+                multiply(ap, mPad, m1 - m0, bs, nPad, N, K, C, offC + m0 * ldc, ldc, own.tile);
+            });
         }
     }
 
-    private static void macroKernel(float[] ap, MemorySegment bp, int mc, int nc, int kc,
-                                    float[] C, int offC, int ldc, float[] tile) {
-        for (int jr = 0; jr < nc; jr += NR) {
-            int cols = Math.min(NR, nc - jr);
-            long bOff = (long) (jr / NR) * kc * NR * 4;
-            for (int ir = 0; ir < mc; ir += MR) {
-                int rows = Math.min(MR, mc - ir);
-                int aOff = (ir / MR) * kc * MR;
-                int cOff = offC + ir * ldc + jr;
-                if (rows == MR && cols == NR) {
-                    microKernel(ap, aOff, bp, bOff, kc, C, cOff, ldc);
-                } else {
-                    java.util.Arrays.fill(tile, 0f);
-                    microKernel(ap, aOff, bp, bOff, kc, tile, 0, NR);
-                    for (int i = 0; i < rows; i++) {
-                        for (int j = 0; j < cols; j++) {
-                            C[cOff + i * ldc + j] += tile[i * NR + j];
+    /**
+     * C[0:rows, 0:cols] += Apacked·Bpacked, where A holds {@code rows} rows (padded to aPad) and B {@code cols}
+     * columns (padded to bPad), both packed for all of K in KC-deep blocks. Loop order is GotoBLAS's: a KC×NR
+     * panel of B stays in L1 while an MC×KC block of A streams from L2.
+     */
+    private static void multiply(float[] ap, int aPad, int rows, MemorySegment bs, int bPad, int cols, int K,
+                                 float[] C, int cOff, int ldc, float[] tile) {
+        for (int pc = 0; pc < K; pc += KC) {
+            int kc = Math.min(KC, K - pc);
+            int aBlock = pc * aPad;
+            long bBlock = (long) pc * bPad;
+            for (int ic = 0; ic < rows; ic += MC) {
+                int icEnd = Math.min(rows, ic + MC);
+                for (int jr = 0; jr < cols; jr += NR) {
+                    int nr = Math.min(NR, cols - jr);
+                    long bOff = (bBlock + (long) jr * kc) * 4;
+                    for (int ir = ic; ir < icEnd; ir += MR) {
+                        int mr = Math.min(MR, rows - ir);
+                        int aOff = aBlock + ir * kc;
+                        int c = cOff + ir * ldc + jr;
+                        if (mr == MR && nr == NR) {
+                            microKernel(ap, aOff, bs, bOff, kc, C, c, ldc);
+                        } else {
+                            java.util.Arrays.fill(tile, 0f);
+                            microKernel(ap, aOff, bs, bOff, kc, tile, 0, NR);
+                            for (int i = 0; i < mr; i++) {
+                                for (int j = 0; j < nr; j++) {
+                                    C[c + i * ldc + j] += tile[i * NR + j];
+                                }
+                            }
                         }
                     }
                 }
@@ -312,45 +316,37 @@ public final class Gemm {
         c51.intoArray(C, cOff + 5 * ldc + L);
     }
 
-    /** Packs op(B)[pc:pc+kc, jc:jc+nc] into panels of NR columns, zero-padded: bp[panel][k][j]. */
-    private static void packB(float[] bp, Operand b, int pc, int kc, int jc, int nc) {
-        for (int p = 0; p < nc; p += NR) {
-            int cols = Math.min(NR, nc - p);
-            int base = (p / NR) * kc * NR;
-            if (!b.trans()) {
-                for (int k = 0; k < kc; k++) {
-                    b.copyRun(b.offset() + (pc + k) * b.ld() + jc + p, bp, base + k * NR, 1, cols);
+    /**
+     * Packs rows [r0, r1) of op(A) (or columns [r0, r1) of op(B) when {@code isB}) into panels of MR rows
+     * (NR columns), zero-padded, in KC-deep blocks: block pc starts at pc·pad, and panel p of it at
+     * pc·pad + p·kc, holding kc steps of MR (NR) values. Only the blocks of K in [k0, k1) are written; k0 is a
+     * multiple of KC and k1 is one or K.
+     */
+    static void packPanels(float[] dst, Operand op, boolean isB, int r0, int r1, int k0, int K) {
+        int width = isB ? NR : MR;
+        int pad = ceilDiv(r1 - r0, width) * width;
+        // For A, "along" a panel's rows means walking op(A) down its rows; for B, along op(B)'s columns.
+        // Either way the stored matrix is contiguous along K when the operand is (A not transposed) or
+        // (B transposed), and contiguous along the panel otherwise.
+        boolean contiguousAlongK = isB == op.trans();
+        for (int pc = k0; pc < K; pc += KC) {
+            int kc = Math.min(KC, K - pc);
+            for (int p = 0; p < r1 - r0; p += width) {
+                int count = Math.min(width, r1 - r0 - p);
+                int base = pc * pad + p * kc;
+                if (contiguousAlongK) {
+                    for (int i = 0; i < count; i++) {
+                        op.copyRun(op.offset() + (r0 + p + i) * op.ld() + pc, dst, base + i, width, kc);
+                    }
+                } else {
+                    for (int k = 0; k < kc; k++) {
+                        op.copyRun(op.offset() + (pc + k) * op.ld() + r0 + p, dst, base + k * width, 1, count);
+                    }
                 }
-            } else {
-                for (int j = 0; j < cols; j++) {
-                    b.copyRun(b.offset() + (jc + p + j) * b.ld() + pc, bp, base + j, NR, kc);
-                }
-            }
-            if (cols < NR) {
-                for (int k = 0; k < kc; k++) {
-                    java.util.Arrays.fill(bp, base + k * NR + cols, base + (k + 1) * NR, 0f);
-                }
-            }
-        }
-    }
-
-    /** Packs op(A)[ic:ic+mc, pc:pc+kc] into panels of MR rows, zero-padded: ap[panel][k][i]. */
-    private static void packA(float[] ap, Operand a, int ic, int mc, int pc, int kc) {
-        for (int p = 0; p < mc; p += MR) {
-            int rows = Math.min(MR, mc - p);
-            int base = (p / MR) * kc * MR;
-            if (!a.trans()) {
-                for (int i = 0; i < rows; i++) {
-                    a.copyRun(a.offset() + (ic + p + i) * a.ld() + pc, ap, base + i, MR, kc);
-                }
-            } else {
-                for (int k = 0; k < kc; k++) {
-                    a.copyRun(a.offset() + (pc + k) * a.ld() + ic + p, ap, base + k * MR, 1, rows);
-                }
-            }
-            if (rows < MR) {
-                for (int k = 0; k < kc; k++) {
-                    java.util.Arrays.fill(ap, base + k * MR + rows, base + (k + 1) * MR, 0f);
+                if (count < width) {
+                    for (int k = 0; k < kc; k++) {
+                        java.util.Arrays.fill(dst, base + k * width + count, base + (k + 1) * width, 0f);
+                    }
                 }
             }
         }
