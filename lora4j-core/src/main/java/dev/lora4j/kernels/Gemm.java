@@ -215,11 +215,13 @@ public final class Gemm {
                         int mr = Math.min(MR, rows - ir);
                         int aOff = aBlock + ir * kc;
                         int c = cOff + ir * ldc + jr;
-                        if (mr == MR && nr == NR) {
-                            microKernel(ap, aOff, bs, bOff, kc, C, c, ldc);
-                        } else {
+                        // One call site, so that C2 compiles (or inlines) the micro-kernel once, whatever the edges.
+                        boolean full = mr == MR && nr == NR;
+                        if (!full) {
                             java.util.Arrays.fill(tile, 0f);
-                            microKernel(ap, aOff, bs, bOff, kc, tile, 0, NR);
+                        }
+                        microKernel(ap, aOff, bs, bOff, kc, full ? C : tile, full ? c : 0, full ? ldc : NR);
+                        if (!full) {
                             for (int i = 0; i < mr; i++) {
                                 for (int j = 0; j < nr; j++) {
                                     C[c + i * ldc + j] += tile[i * NR + j];
