@@ -60,7 +60,7 @@ public final class CrossEntropyLoss {
             losses = new float[N];
             lse = new float[N];
         }
-        double total = CrossEntropy.forward(losses, lse, LayerNorm.dataFrom(this.logits), targets, weights, N, V,
+        double total = CrossEntropy.forward(losses, lse, this.logits.denseData(), targets, weights, N, V,
                 labelSmoothing, ignoreIndex);
         normalizer = CrossEntropy.normalizer(targets, weights, N, ignoreIndex);
         return normalizer == 0 ? 0f : (float) (total / normalizer);
@@ -79,7 +79,7 @@ public final class CrossEntropyLoss {
         int N = logits.numel() / V;
         dlogits = Tensor.reuse(dlogits, logits.shape());
         float g = normalizer == 0 ? 0f : (float) (scale / normalizer);
-        CrossEntropy.backward(dlogits.data(), LayerNorm.dataFrom(logits), lse, targets, weights, g, N, V,
+        CrossEntropy.backward(dlogits.data(), logits.denseData(), lse, targets, weights, g, N, V,
                 labelSmoothing, ignoreIndex);
         return dlogits;
     }

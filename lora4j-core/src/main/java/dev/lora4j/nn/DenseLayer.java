@@ -87,9 +87,9 @@ public abstract sealed class DenseLayer extends Module permits Linear, Conv1D {
         int N = input.dim(0);
         out = Tensor.reuse(out, Shape.of(N, outFeatures));
         if (bias != null) {
-            Tensor b = bias.value();
+            float[] b = bias.value().denseData();    // a frozen bias may be stored as bf16
             for (int n = 0; n < N; n++) {
-                System.arraycopy(b.data(), b.offset(), out.data(), n * outFeatures, outFeatures);
+                System.arraycopy(b, 0, out.data(), n * outFeatures, outFeatures);
             }
         }
         Ops.matmul(typeName(), out, input, false, weight.value(), !fanInFanOut, bias != null ? 1f : 0f);

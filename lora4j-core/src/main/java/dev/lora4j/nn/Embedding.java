@@ -80,7 +80,7 @@ public final class Embedding extends Module {
                     + Arrays.toString(idShape) + " ids of width " + embeddingDim);
         }
         if (weight.requiresGrad()) {
-            EmbeddingKernels.backward(weight.grad().data(), LayerNorm.dataFrom(dout.contiguous()), ids, ids.length, embeddingDim);
+            EmbeddingKernels.backward(weight.grad().data(), dout.contiguous().denseData(), ids, ids.length, embeddingDim);
         }
         return null;
     }

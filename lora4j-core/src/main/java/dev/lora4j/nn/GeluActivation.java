@@ -24,7 +24,7 @@ public final class GeluActivation extends Module {
     public Tensor forward(Tensor x) {
         input = x.contiguous().toF32();
         out = Tensor.reuse(out, input.shape());
-        Gelu.forward(kind, out.data(), LayerNorm.dataFrom(input), input.numel());
+        Gelu.forward(kind, out.data(), input.denseData(), input.numel());
         return out;
     }
 
@@ -36,7 +36,7 @@ public final class GeluActivation extends Module {
                     + " differs from input shape " + input.shape());
         }
         dinp = Tensor.reuse(dinp, input.shape());
-        Gelu.backward(kind, dinp.data(), LayerNorm.dataFrom(input), LayerNorm.dataFrom(d), input.numel());
+        Gelu.backward(kind, dinp.data(), input.denseData(), d.denseData(), input.numel());
         return dinp;
     }
 

@@ -46,9 +46,8 @@ public final class LayerNorm extends Module {
             mean = new float[N];
             rstd = new float[N];
         }
-        Tensor w = weight.value().toF32();
-        Tensor b = bias.value().toF32();
-        LayerNormKernels.layerNormForward(out.data(), mean, rstd, dataFrom(input), w.data(), b.data(), N, channels, eps);
+        LayerNormKernels.layerNormForward(out.data(), mean, rstd, input.denseData(), weight.value().denseData(),
+                bias.value().denseData(), N, channels, eps);
         return out;
     }
 
@@ -62,14 +61,9 @@ public final class LayerNorm extends Module {
         int N = input.numel() / channels;
         dinp = Tensor.reuse(dinp, input.shape());
         LayerNormKernels.layerNormBackward(dinp.data(), weight.requiresGrad() ? weight.grad().data() : null,
-                bias.requiresGrad() ? bias.grad().data() : null, dataFrom(d), dataFrom(input),
-                weight.value().toF32().data(), mean, rstd, N, channels);
+                bias.requiresGrad() ? bias.grad().data() : null, d.denseData(), input.denseData(),
+                weight.value().denseData(), mean, rstd, N, channels);
         return dinp;
-    }
-
-    /** Kernels index from 0, so a tensor with an offset is copied once. */
-    static float[] dataFrom(Tensor t) {
-        return t.offset() == 0 && t.isContiguous() ? t.data() : t.copy().data();
     }
 
     @Override

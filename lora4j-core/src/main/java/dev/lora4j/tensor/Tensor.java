@@ -126,6 +126,15 @@ public final class Tensor {
     }
 
     /**
+     * The values as a float32 array indexed from 0 in row-major order: the backing array itself when this tensor
+     * already is exactly that (contiguous, float32, offset 0), else a new copy. Kernels index from 0, so layers
+     * hand them this.
+     */
+    public float[] denseData() {
+        return dtype() == DType.F32 && offset == 0 && isContiguous() ? data() : toFloatArray();
+    }
+
+    /**
      * The raw 16-bit array behind a bf16 or f16 tensor; element (0, …, 0) is at {@link #offset()}.
      *
      * @throws IllegalStateException if the storage is float32
