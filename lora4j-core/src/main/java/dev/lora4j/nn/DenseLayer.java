@@ -32,23 +32,11 @@ public abstract sealed class DenseLayer extends Module permits Linear, Conv1D {
         this.fanInFanOut = fanInFanOut;
         Tensor w = fanInFanOut ? Tensor.zeros(inFeatures, outFeatures) : Tensor.zeros(outFeatures, inFeatures);
         // torch.nn.Linear's default: kaiming_uniform(a=√5) = U(−1/√in, 1/√in), and the same bound for the bias.
-        float bound = (float) (1.0 / Math.sqrt(inFeatures));
         Random rng = new Random(seed);
-        float[] wd = w.data();
-        for (int i = 0; i < wd.length; i++) {
-            wd[i] = (rng.nextFloat() * 2f - 1f) * bound;
-        }
-        weight = registerParameter("weight", w);
-        if (hasBias) {
-            Tensor b = Tensor.zeros(outFeatures);
-            float[] bd = b.data();
-            for (int i = 0; i < bd.length; i++) {
-                bd[i] = (rng.nextFloat() * 2f - 1f) * bound;
-            }
-            bias = registerParameter("bias", b);
-        } else {
-            bias = null;
-        }
+        weight = registerParameter("weight", Init.kaimingUniform(w, Math.sqrt(5), inFeatures, rng));
+        bias = hasBias
+                ? registerParameter("bias", Init.uniform(Tensor.zeros(outFeatures), (float) (1.0 / Math.sqrt(inFeatures)), rng))
+                : null;
     }
 
     /** Input width. */

@@ -20,13 +20,7 @@ public final class Embedding extends Module {
     public Embedding(int numEmbeddings, int embeddingDim, long seed) {
         this.numEmbeddings = numEmbeddings;
         this.embeddingDim = embeddingDim;
-        Tensor w = Tensor.zeros(numEmbeddings, embeddingDim);
-        Random rng = new Random(seed);
-        float[] d = w.data();
-        for (int i = 0; i < d.length; i++) {
-            d[i] = (float) rng.nextGaussian();
-        }
-        weight = registerParameter("weight", w);
+        weight = registerParameter("weight", Init.normal(Tensor.zeros(numEmbeddings, embeddingDim), 0f, 1f, new Random(seed)));
     }
 
     /** The table (V, C). */
