@@ -254,7 +254,8 @@ public final class Gemm {
         FloatVector c40 = FloatVector.fromArray(S, C, cOff + 4 * ldc), c41 = FloatVector.fromArray(S, C, cOff + 4 * ldc + L);
         FloatVector c50 = FloatVector.fromArray(S, C, cOff + 5 * ldc), c51 = FloatVector.fromArray(S, C, cOff + 5 * ldc + L);
         FloatVector b0, b1, x;
-        for (int k = 0; k < kc; k += 2) {
+        // Written "k + 2 <= kc", not "k < kc": with the latter C2 builds a loop that runs at half the speed.
+        for (int k = 0; k + 2 <= kc; k += 2) {
             long b = bOff + k * NR_BYTES;
             int a = aOff + k * MR;
             b0 = FloatVector.fromMemorySegment(S, bp, b, ORDER);
