@@ -53,6 +53,18 @@ public abstract class Module {
         children.put(name, replacement);
     }
 
+    /**
+     * The child called {@code name}, looked up at call time: layers call their replaceable children (those LoRA
+     * may wrap) through this rather than through a field.
+     */
+    protected final Module child(String name) {
+        Module m = children.get(name);
+        if (m == null) {
+            throw new IllegalStateException(typeName() + " has no child '" + name + "'");
+        }
+        return m;
+    }
+
     /** Direct children in registration order. */
     public Map<String, Module> children() {
         return Collections.unmodifiableMap(children);

@@ -1,0 +1,39 @@
+package dev.lora4j.models.gpt2;
+
+import dev.lora4j.nn.LayerNorm;
+import dev.lora4j.nn.Module;
+import dev.lora4j.tensor.Tensor;
+
+/** A pre-norm transformer block: h = x + attn(ln_1(x)); out = h + mlp(ln_2(h)). */
+public final class Gpt2Block extends Module {
+    private final LayerNorm ln1;
+    private final Gpt2Attention attn;
+    private final LayerNorm ln2;
+    private final Gpt2Mlp mlp;
+    private Tensor h;
+    private Tensor out;
+    private Tensor dh;
+    private Tensor dx;
+
+    /** Block {@code index} of a model with the given config. */
+    public Gpt2Block(Gpt2Config config, long seed) {
+        ln1 = registerModule("ln_1", new LayerNorm(config.nEmbd(), config.layerNormEpsilon()));
+        attn = registerModule("attn", new Gpt2Attention(config, seed));
+        ln2 = registerModule("ln_2", new LayerNorm(config.nEmbd(), config.layerNormEpsilon()));
+        mlp = registerModule("mlp", new Gpt2Mlp(config, seed + 10));
+    }
+
+    @Override
+    public Tensor forward(Tensor x) {
+        h = Tensor.reuse(h, x.shape()).copyFrom(x).addInPlace(attn.forward(ln1.forward(x)));
+        out = Tensor.reuse(out, x.shape()).copyFrom(h).addInPlace(mlp.forward(ln2.forward(h)));
+        return out;
+    }
+
+    @Override
+    public Tensor backward(Tensor dout) {
+        dh = Tensor.reuse(dh, dout.shape()).copyFrom(dout).addInPlace(ln2.backward(mlp.backward(dout)));
+        dx = Tensor.reuse(dx, dout.shape()).copyFrom(dh).addInPlace(ln1.backward(attn.backward(dh)));
+        return dx;
+    }
+}

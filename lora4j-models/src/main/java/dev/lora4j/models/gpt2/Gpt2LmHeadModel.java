@@ -1,0 +1,98 @@
+package dev.lora4j.models.gpt2;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.lora4j.io.SafeTensors;
+import dev.lora4j.nn.Module;
+import dev.lora4j.nn.Parameter;
+import dev.lora4j.tensor.Ops;
+import dev.lora4j.tensor.Shape;
+import dev.lora4j.tensor.Tensor;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * Hugging Face's GPT2LMHeadModel: the transformer under "transformer" and a language-model head that reuses
+ * wte's weight (tied), so logits = hidden·wteᵀ and the head's gradient adds into wte's.
+ */
+public final class Gpt2LmHeadModel extends Module {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private final Gpt2Model transformer;
+    private Tensor hidden;
+    private Tensor logits;
+    private Tensor dhidden;
+
+    /** A randomly initialised model of the given shape. */
+    public Gpt2LmHeadModel(Gpt2Config config, long seed) {
+        transformer = registerModule("transformer", new Gpt2Model(config, seed));
+    }
+
+    /** The transformer body. */
+    public Gpt2Model transformer() {
+        return transformer;
+    }
+
+    /** Logits (B, T, V) for token ids laid out (B, T). */
+    public Tensor forward(int[] ids, int B, int T) {
+        hidden = transformer.forward(ids, B, T);
+        int C = transformer.config().nEmbd();
+        int V = transformer.config().vocabSize();
+        logits = Tensor.reuse(logits, Shape.of(B * T, V));
+        Ops.matmul("lm_head", logits, hidden.view(B * T, C), false, transformer.wte().weight().value(), true, 0f);
+        return logits.view(B, T, V);
+    }
+
+    /** Backward from d(loss)/d(logits) (B, T, V) through the tied head and the transformer. */
+    @Override
+    public Tensor backward(Tensor dlogits) {
+        int C = transformer.config().nEmbd();
+        int V = transformer.config().vocabSize();
+        Tensor d = dlogits.contiguous().view(-1, V);
+        Parameter wte = transformer.wte().weight();
+        if (wte.requiresGrad()) {
+            Ops.matmul("lm_head", wte.grad(), d, true, hidden.view(-1, C), false, 1f);   // dW += dlogitsᵀ·h
+        }
+        dhidden = Tensor.reuse(dhidden, Shape.of(d.dim(0), C));
+        Ops.matmul("lm_head", dhidden, d, false, wte.value(), false, 0f);             // dh = dlogits·W
+        return transformer.backward(dhidden.view(hidden.shape().toArray()));
+    }
+
+    /**
+     * Loads a Hugging Face GPT-2 directory: config.json and model.safetensors, with or without the
+     * "transformer." prefix on weight names.
+     *
+     * @throws IOException if a file is missing or unreadable, or a weight is missing or has the wrong shape
+     */
+    public static Gpt2LmHeadModel load(Path dir) throws IOException {
+        Path configFile = dir.resolve("config.json");
+        if (!Files.isRegularFile(configFile)) {
+            throw new IOException(dir + ": no config.json; expected a Hugging Face model directory");
+        }
+        Gpt2Config config;
+        try {
+            config = JSON.readValue(configFile.toFile(), Gpt2Config.class);
+        } catch (com.fasterxml.jackson.databind.exc.ValueInstantiationException e) {
+            throw new IOException(configFile + ": " + e.getCause().getMessage());
+        }
+        Path weights = dir.resolve("model.safetensors");
+        SafeTensors.Contents file = SafeTensors.read(weights);
+        Gpt2LmHeadModel model = new Gpt2LmHeadModel(config, 0);
+        for (Map.Entry<String, Parameter> e : model.namedParameters().entrySet()) {
+            String name = e.getKey();
+            String bare = name.substring("transformer.".length());
+            String key = file.entry(name) != null ? name : bare;
+            if (file.entry(key) == null) {
+                throw new IOException(weights + ": missing weight '" + bare + "' (also looked for '" + name + "')");
+            }
+            Tensor t = file.tensor(key);
+            if (!t.shape().equals(e.getValue().value().shape())) {
+                throw new IOException(weights + ": " + key + " is " + t.shape() + ", expected "
+                        + e.getValue().value().shape() + " for this config");
+            }
+            e.getValue().value().copyFrom(t);
+        }
+        return model;
+    }
+}

@@ -1,0 +1,105 @@
+package dev.lora4j.models.gpt2;
+
+import dev.lora4j.io.SafeTensors;
+import dev.lora4j.nn.CrossEntropyLoss;
+import dev.lora4j.nn.Parameter;
+import dev.lora4j.tensor.Tensor;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import static dev.lora4j.testing.TensorAssert.assertClose;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** A two-layer GPT-2 against a hand-written PyTorch GPT-2 (scripts/fixtures/make_fixtures.py, gpt2_tiny). */
+class Gpt2LmHeadModelTest {
+    @TempDir
+    Path tmp;
+
+    private static Path resource(String name) throws URISyntaxException {
+        return Path.of(Gpt2LmHeadModelTest.class.getResource("/fixtures/models/" + name).toURI());
+    }
+
+    /** Next-token targets for ids laid out (B, T): the last position of each row has none. */
+    static int[] shiftedTargets(int[] ids, int B, int T) {
+        int[] targets = new int[B * T];
+        for (int b = 0; b < B; b++) {
+            for (int t = 0; t < T; t++) {
+                targets[b * T + t] = t + 1 < T ? ids[b * T + t + 1] : CrossEntropyLoss.DEFAULT_IGNORE_INDEX;
+            }
+        }
+        return targets;
+    }
+
+    @Test
+    void logitsLossAndGradientsMatchTorch() throws Exception {
+        Gpt2LmHeadModel model = Gpt2LmHeadModel.load(resource("gpt2-tiny"));
+        SafeTensors.Contents f = SafeTensors.read(resource("gpt2_tiny_batch.safetensors"));
+        int[] ids = f.ints("ids");
+        int B = 2;
+        int T = 7;
+        Tensor logits = model.forward(ids, B, T);
+        assertClose(f.tensor("logits"), logits, 1e-4f, 1e-4f);
+
+        CrossEntropyLoss lossFn = new CrossEntropyLoss();
+        float loss = lossFn.forward(logits, shiftedTargets(ids, B, T), null);
+        assertEquals(f.tensor("loss").item(), loss, 1e-5f);
+        model.zeroGrad();
+        model.backward(lossFn.backward(1f));
+        Map<String, Parameter> params = model.namedParameters();
+        for (String name : f.names()) {
+            if (name.startsWith("grad.")) {
+                String param = "transformer." + name.substring("grad.".length());
+                assertClose(f.tensor(name), params.get(param).grad(), 2e-5f, 1e-3f);
+            }
+        }
+    }
+
+    @Test
+    void loadsNamesWithTheTransformerPrefix() throws Exception {
+        SafeTensors.Contents original = SafeTensors.read(resource("gpt2-tiny/model.safetensors"));
+        Map<String, Tensor> prefixed = new LinkedHashMap<>();
+        original.names().forEach(n -> prefixed.put("transformer." + n, original.tensor(n)));
+        SafeTensors.write(tmp.resolve("model.safetensors"), prefixed, null);
+        Files.copy(resource("gpt2-tiny/config.json"), tmp.resolve("config.json"));
+        Gpt2LmHeadModel a = Gpt2LmHeadModel.load(resource("gpt2-tiny"));
+        Gpt2LmHeadModel b = Gpt2LmHeadModel.load(tmp);
+        int[] ids = {1, 5, 9, 2};
+        assertClose(a.forward(ids, 1, 4).copy(), b.forward(ids, 1, 4), 0f, 0f);
+    }
+
+    @Test
+    void namesFollowHuggingFace() throws Exception {
+        Gpt2LmHeadModel model = Gpt2LmHeadModel.load(resource("gpt2-tiny"));
+        assertTrue(model.namedParameters().containsKey("transformer.h.1.attn.c_attn.weight"));
+        assertTrue(model.namedModules().containsKey("transformer.h.0.mlp.c_proj"));
+        assertEquals(2 * 12 + 4, model.namedParameters().size());
+    }
+
+    @Test
+    void missingWeightIsNamed() throws Exception {
+        SafeTensors.Contents original = SafeTensors.read(resource("gpt2-tiny/model.safetensors"));
+        Map<String, Tensor> partial = new LinkedHashMap<>();
+        original.names().stream().filter(n -> !n.equals("h.1.ln_2.bias")).forEach(n -> partial.put(n, original.tensor(n)));
+        SafeTensors.write(tmp.resolve("model.safetensors"), partial, null);
+        Files.copy(resource("gpt2-tiny/config.json"), tmp.resolve("config.json"));
+        IOException e = assertThrows(IOException.class, () -> Gpt2LmHeadModel.load(tmp));
+        assertEquals(tmp.resolve("model.safetensors") + ": missing weight 'h.1.ln_2.bias' (also looked for 'transformer.h.1.ln_2.bias')",
+                e.getMessage());
+    }
+
+    @Test
+    void badConfigNamesTheField() throws Exception {
+        Files.writeString(tmp.resolve("config.json"), "{\"vocab_size\": 10, \"n_positions\": 8, \"n_embd\": 30, \"n_layer\": 1, \"n_head\": 4}");
+        IOException e = assertThrows(IOException.class, () -> Gpt2LmHeadModel.load(tmp));
+        assertEquals(tmp.resolve("config.json") + ": config.json: n_embd (30) is not divisible by n_head (4)", e.getMessage());
+    }
+}
