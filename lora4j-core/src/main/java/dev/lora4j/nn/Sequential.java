@@ -5,12 +5,23 @@ import dev.lora4j.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Modules applied in order, named "0", "1", … as torch.nn.Sequential; backward runs them in reverse. */
+/**
+ * Modules applied in order, named "0", "1", … as torch.nn.Sequential; backward runs them in reverse. Models use it
+ * for their stacks of blocks too (GPT-2's h, BERT's encoder.layer), printed as the ModuleList they are in
+ * Hugging Face.
+ */
 public final class Sequential extends Module {
     private final List<String> order = new ArrayList<>();
+    private final String typeName;
 
     /** A sequence of the given modules. */
     public Sequential(Module... modules) {
+        this("Sequential", List.of(modules));
+    }
+
+    /** A sequence printed under another type name, e.g. "ModuleList". */
+    public Sequential(String typeName, List<? extends Module> modules) {
+        this.typeName = typeName;
         for (Module m : modules) {
             String name = Integer.toString(order.size());
             registerModule(name, m);
@@ -25,6 +36,11 @@ public final class Sequential extends Module {
             h = children().get(name).forward(h);
         }
         return h;
+    }
+
+    @Override
+    public String typeName() {
+        return typeName;
     }
 
     @Override

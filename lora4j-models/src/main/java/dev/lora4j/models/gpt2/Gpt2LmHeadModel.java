@@ -1,7 +1,6 @@
 package dev.lora4j.models.gpt2;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.lora4j.io.SafeTensors;
+import dev.lora4j.models.HfModelDir;
 import dev.lora4j.nn.Module;
 import dev.lora4j.nn.Parameter;
 import dev.lora4j.tensor.Ops;
@@ -9,16 +8,14 @@ import dev.lora4j.tensor.Shape;
 import dev.lora4j.tensor.Tensor;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Map;
+import java.util.Set;
 
 /**
  * Hugging Face's GPT2LMHeadModel: the transformer under "transformer" and a language-model head that reuses
  * wte's weight (tied), so logits = hidden·wteᵀ and the head's gradient adds into wte's.
  */
 public final class Gpt2LmHeadModel extends Module {
-    private static final ObjectMapper JSON = new ObjectMapper();
     private final Gpt2Model transformer;
     private Tensor hidden;
     private Tensor logits;
@@ -66,33 +63,8 @@ public final class Gpt2LmHeadModel extends Module {
      * @throws IOException if a file is missing or unreadable, or a weight is missing or has the wrong shape
      */
     public static Gpt2LmHeadModel load(Path dir) throws IOException {
-        Path configFile = dir.resolve("config.json");
-        if (!Files.isRegularFile(configFile)) {
-            throw new IOException(dir + ": no config.json; expected a Hugging Face model directory");
-        }
-        Gpt2Config config;
-        try {
-            config = JSON.readValue(configFile.toFile(), Gpt2Config.class);
-        } catch (com.fasterxml.jackson.databind.exc.ValueInstantiationException e) {
-            throw new IOException(configFile + ": " + e.getCause().getMessage());
-        }
-        Path weights = dir.resolve("model.safetensors");
-        SafeTensors.Contents file = SafeTensors.read(weights);
-        Gpt2LmHeadModel model = new Gpt2LmHeadModel(config, 0);
-        for (Map.Entry<String, Parameter> e : model.namedParameters().entrySet()) {
-            String name = e.getKey();
-            String bare = name.substring("transformer.".length());
-            String key = file.entry(name) != null ? name : bare;
-            if (file.entry(key) == null) {
-                throw new IOException(weights + ": missing weight '" + bare + "' (also looked for '" + name + "')");
-            }
-            Tensor t = file.tensor(key);
-            if (!t.shape().equals(e.getValue().value().shape())) {
-                throw new IOException(weights + ": " + key + " is " + t.shape() + ", expected "
-                        + e.getValue().value().shape() + " for this config");
-            }
-            e.getValue().value().copyFrom(t);
-        }
+        Gpt2LmHeadModel model = new Gpt2LmHeadModel(HfModelDir.readConfig(dir, Gpt2Config.class), 0);
+        HfModelDir.loadWeights(dir, model, "transformer.", Set.of());
         return model;
     }
 }

@@ -4,8 +4,12 @@ import dev.lora4j.nn.Dropout;
 import dev.lora4j.nn.Embedding;
 import dev.lora4j.nn.LayerNorm;
 import dev.lora4j.nn.Module;
+import dev.lora4j.nn.Sequential;
 import dev.lora4j.tensor.Shape;
 import dev.lora4j.tensor.Tensor;
+
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * GPT-2's transformer (Hugging Face's GPT2Model): token and position embeddings wte and wpe, dropout, blocks
@@ -27,43 +31,12 @@ public final class Gpt2Model extends Module {
         wte = registerModule("wte", new Embedding(config.vocabSize(), config.nEmbd(), seed));
         wpe = registerModule("wpe", new Embedding(config.nPositions(), config.nEmbd(), seed + 1));
         drop = registerModule("drop", new Dropout(config.embdPdrop(), seed + 2));
-        h = registerModule("h", new Blocks(config, seed + 100));
+        List<Gpt2Block> blocks = new ArrayList<>();
+        for (int i = 0; i < config.nLayer(); i++) {
+            blocks.add(new Gpt2Block(config, seed + 100 + 1000L * i));
+        }
+        h = registerModule("h", new Sequential("ModuleList", blocks));
         lnF = registerModule("ln_f", new LayerNorm(config.nEmbd(), config.layerNormEpsilon()));
-    }
-
-    /** The blocks, named "0" … "n_layer − 1" as in torch.nn.ModuleList. */
-    private static final class Blocks extends Module {
-        private final int n;
-
-        Blocks(Gpt2Config config, long seed) {
-            n = config.nLayer();
-            for (int i = 0; i < n; i++) {
-                registerModule(Integer.toString(i), new Gpt2Block(config, seed + 1000L * i));
-            }
-        }
-
-        @Override
-        public Tensor forward(Tensor x) {
-            Tensor y = x;
-            for (int i = 0; i < n; i++) {
-                y = child(Integer.toString(i)).forward(y);
-            }
-            return y;
-        }
-
-        @Override
-        public Tensor backward(Tensor dout) {
-            Tensor d = dout;
-            for (int i = n - 1; i >= 0; i--) {
-                d = child(Integer.toString(i)).backward(d);
-            }
-            return d;
-        }
-
-        @Override
-        public String typeName() {
-            return "ModuleList";
-        }
     }
 
     /** The config this model was built from. */

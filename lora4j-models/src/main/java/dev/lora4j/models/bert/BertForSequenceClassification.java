@@ -1,0 +1,58 @@
+package dev.lora4j.models.bert;
+
+import dev.lora4j.models.HfModelDir;
+import dev.lora4j.nn.Dropout;
+import dev.lora4j.nn.Linear;
+import dev.lora4j.nn.Module;
+import dev.lora4j.tensor.Tensor;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Set;
+
+/**
+ * Hugging Face's BertForSequenceClassification: logits = classifier(dropout(pooler(bert(x)))), with the model
+ * under "bert" and the head under "classifier" (num_labels outputs).
+ */
+public final class BertForSequenceClassification extends Module {
+    private final BertModel bert;
+    private final Dropout dropout;
+    private Tensor hidden;
+
+    /** A model with the given config; the pooler and classifier are randomly initialised until loaded. */
+    public BertForSequenceClassification(BertConfig config, long seed) {
+        bert = registerModule("bert", new BertModel(config, true, seed));
+        dropout = registerModule("dropout", new Dropout(config.hiddenDropoutProb(), seed + 7));
+        registerModule("classifier", new Linear(config.hiddenSize(), config.numLabels(), true, seed + 8));
+    }
+
+    /** The encoder. */
+    public BertModel bert() {
+        return bert;
+    }
+
+    /** Logits (B, num_labels); see {@link BertModel#forward} for the inputs. */
+    public Tensor forward(int[] ids, int[] tokenTypes, float[] mask, int B, int T) {
+        hidden = bert.forward(ids, tokenTypes, mask, B, T);
+        return child("classifier").forward(dropout.forward(bert.pool(hidden)));
+    }
+
+    @Override
+    public Tensor backward(Tensor dlogits) {
+        bert.backward(null, dropout.backward(child("classifier").backward(dlogits)));
+        return null;
+    }
+
+    /**
+     * Loads a Hugging Face directory. A checkpoint of a bare BertModel (as sentence-transformers ship) has no
+     * pooler or classifier: those keep their random initialisation, as transformers does (it warns).
+     *
+     * @throws IOException if a file is missing or a weight is missing or mis-shaped
+     */
+    public static BertForSequenceClassification load(Path dir, long seed) throws IOException {
+        BertForSequenceClassification model = new BertForSequenceClassification(HfModelDir.readConfig(dir, BertConfig.class), seed);
+        HfModelDir.loadWeights(dir, model, "bert.", Set.of("bert.pooler.dense.weight", "bert.pooler.dense.bias",
+                "classifier.weight", "classifier.bias"));
+        return model;
+    }
+}

@@ -1,0 +1,74 @@
+package dev.lora4j.models.bert;
+
+import dev.lora4j.kernels.Gelu;
+import dev.lora4j.nn.GeluActivation;
+import dev.lora4j.nn.Linear;
+import dev.lora4j.nn.Module;
+import dev.lora4j.tensor.Tensor;
+
+/**
+ * One post-norm encoder layer with Hugging Face's names: attention.self, attention.output, intermediate.dense
+ * (+ GELU), output. a = LN(attn(x) + x); out = LN(dense2(gelu(dense1(a))) + a).
+ */
+public final class BertLayer extends Module {
+    private final BertSelfAttention self;
+    private final BertResidualOutput attentionOutput;
+    private final Module intermediate;
+    private final GeluActivation act;
+    private final BertResidualOutput output;
+    private Tensor da;
+    private Tensor dx;
+
+    /** The "attention" child: self-attention and its residual output, named as BertAttention's. */
+    private static final class BertAttention extends Module {
+        BertAttention(BertSelfAttention self, BertResidualOutput output) {
+            registerModule("self", self);
+            registerModule("output", output);
+        }
+    }
+
+    /** The "intermediate" child: dense (C → I), whose GELU the layer applies. */
+    private static final class BertIntermediate extends Module {
+        BertIntermediate(BertConfig c, long seed) {
+            registerModule("dense", new Linear(c.hiddenSize(), c.intermediateSize(), true, seed));
+        }
+
+        @Override
+        public Tensor forward(Tensor x) {
+            return child("dense").forward(x);
+        }
+
+        @Override
+        public Tensor backward(Tensor dout) {
+            return child("dense").backward(dout);
+        }
+    }
+
+    BertLayer(BertConfig c, long seed) {
+        self = new BertSelfAttention(c, seed);
+        attentionOutput = new BertResidualOutput("BertSelfOutput", c.hiddenSize(), c, seed + 10);
+        registerModule("attention", new BertAttention(self, attentionOutput));
+        intermediate = registerModule("intermediate", new BertIntermediate(c, seed + 20));
+        act = new GeluActivation(Gelu.Kind.fromHuggingFace(c.hiddenAct()));
+        output = registerModule("output", new BertResidualOutput("BertOutput", c.intermediateSize(), c, seed + 30));
+    }
+
+    void setMask(float[] mask) {
+        self.setMask(mask);
+    }
+
+    @Override
+    public Tensor forward(Tensor x) {
+        Tensor a = attentionOutput.forward(self.forward(x), x);
+        return output.forward(act.forward(intermediate.forward(a)), a);
+    }
+
+    @Override
+    public Tensor backward(Tensor dout) {
+        Tensor dmid = intermediate.backward(act.backward(output.backward(dout)));
+        da = Tensor.reuse(da, dmid.shape()).copyFrom(dmid).addInPlace(output.residualGradient());
+        Tensor dself = self.backward(attentionOutput.backward(da));
+        dx = Tensor.reuse(dx, dself.shape()).copyFrom(dself).addInPlace(attentionOutput.residualGradient());
+        return dx;
+    }
+}
