@@ -2,6 +2,7 @@ package dev.lora4j.models.bert;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.lora4j.models.ConfigFields;
 
 /** BERT's config.json as Hugging Face writes it (BertModel, MiniLM); missing fields take BertConfig's defaults. */
 @JsonIgnoreProperties(ignoreUnknown = true)
@@ -23,26 +24,17 @@ public record BertConfig(@JsonProperty("vocab_size") int vocabSize,
      * @throws IllegalArgumentException naming the field when a value is missing or inconsistent
      */
     public BertConfig {
-        positive("vocab_size", vocabSize);
-        positive("hidden_size", hiddenSize);
-        positive("num_hidden_layers", numHiddenLayers);
-        positive("num_attention_heads", numAttentionHeads);
-        positive("intermediate_size", intermediateSize);
-        positive("max_position_embeddings", maxPositionEmbeddings);
-        if (hiddenSize % numAttentionHeads != 0) {
-            throw new IllegalArgumentException("config.json: hidden_size (%d) is not divisible by num_attention_heads (%d)"
-                    .formatted(hiddenSize, numAttentionHeads));
-        }
+        ConfigFields.positive("vocab_size", vocabSize);
+        ConfigFields.positive("hidden_size", hiddenSize);
+        ConfigFields.positive("num_hidden_layers", numHiddenLayers);
+        ConfigFields.positive("num_attention_heads", numAttentionHeads);
+        ConfigFields.positive("intermediate_size", intermediateSize);
+        ConfigFields.positive("max_position_embeddings", maxPositionEmbeddings);
+        ConfigFields.divisible("hidden_size", hiddenSize, "num_attention_heads", numAttentionHeads);
         typeVocabSize = typeVocabSize == null ? 2 : typeVocabSize;
         hiddenAct = hiddenAct == null ? "gelu" : hiddenAct;
         layerNormEps = layerNormEps == null ? 1e-12f : layerNormEps;
         hiddenDropoutProb = hiddenDropoutProb == null ? 0.1f : hiddenDropoutProb;
         numLabels = numLabels == null ? 2 : numLabels;
-    }
-
-    private static void positive(String field, int value) {
-        if (value <= 0) {
-            throw new IllegalArgumentException("config.json: " + field + " is " + value + ", expected a positive number");
-        }
     }
 }
