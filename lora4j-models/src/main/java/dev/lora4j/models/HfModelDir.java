@@ -11,6 +11,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
 
 /**
  * A Hugging Face model directory: config.json and model.safetensors. Loading is a loop over the model's own
@@ -48,23 +50,39 @@ public final class HfModelDir {
      *
      * @throws IOException if a required weight is missing or has the wrong shape
      */
-    public static void loadWeights(Path dir, Module model, String prefix, java.util.Set<String> optional) throws IOException {
+    public static void loadWeights(Path dir, Module model, String prefix, Set<String> optional) throws IOException {
         Path weights = dir.resolve("model.safetensors");
         SafeTensors.Contents file = SafeTensors.read(weights);
+        loadWeights(name -> file.entry(name) == null ? null : file.tensor(name), weights.toString(), model, prefix, optional);
+    }
+
+    /**
+     * Copies every parameter of {@code model} from {@code weights} (a lookup returning null for absent names),
+     * with the naming rules of {@link #loadWeights(Path, Module, String, Set)}; {@code source} names the origin in
+     * error messages.
+     *
+     * @throws IOException if a required weight is missing or has the wrong shape
+     */
+    public static void loadWeights(Function<String, Tensor> weights, String source, Module model, String prefix,
+                                   Set<String> optional) throws IOException {
         for (Map.Entry<String, Parameter> e : model.namedParameters().entrySet()) {
             String name = e.getKey();
             String bare = name.startsWith(prefix) ? name.substring(prefix.length()) : name;
-            String key = file.entry(name) != null ? name : bare;
-            if (file.entry(key) == null) {
+            Tensor t = weights.apply(name);
+            String key = name;
+            if (t == null) {
+                t = weights.apply(bare);
+                key = bare;
+            }
+            if (t == null) {
                 if (optional.contains(name)) {
                     continue;
                 }
-                throw new IOException(weights + ": missing weight '" + bare + "'"
+                throw new IOException(source + ": missing weight '" + bare + "'"
                         + (bare.equals(name) ? "" : " (also looked for '" + name + "')"));
             }
-            Tensor t = file.tensor(key);
             if (!t.shape().equals(e.getValue().value().shape())) {
-                throw new IOException(weights + ": " + key + " is " + t.shape() + ", expected "
+                throw new IOException(source + ": " + key + " is " + t.shape() + ", expected "
                         + e.getValue().value().shape() + " for this config");
             }
             e.getValue().value().copyFrom(t);

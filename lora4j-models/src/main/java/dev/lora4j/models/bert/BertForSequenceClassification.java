@@ -8,6 +8,7 @@ import dev.lora4j.tensor.Tensor;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -15,6 +16,8 @@ import java.util.Set;
  * under "bert" and the head under "classifier" (num_labels outputs).
  */
 public final class BertForSequenceClassification extends Module {
+    private static final Set<String> HEAD = Set.of("bert.pooler.dense.weight", "bert.pooler.dense.bias",
+            "classifier.weight", "classifier.bias");
     private final BertModel bert;
     private final Dropout dropout;
     private Tensor hidden;
@@ -51,8 +54,20 @@ public final class BertForSequenceClassification extends Module {
      */
     public static BertForSequenceClassification load(Path dir, long seed) throws IOException {
         BertForSequenceClassification model = new BertForSequenceClassification(HfModelDir.readConfig(dir, BertConfig.class), seed);
-        HfModelDir.loadWeights(dir, model, "bert.", Set.of("bert.pooler.dense.weight", "bert.pooler.dense.bias",
-                "classifier.weight", "classifier.bias"));
+        HfModelDir.loadWeights(dir, model, "bert.", HEAD);
+        return model;
+    }
+
+    /**
+     * A model of the given config with weights from {@code weights} (Hugging Face names, with or without "bert.",
+     * e.g. from an ONNX import); the pooler and classifier may be absent.
+     *
+     * @throws IOException if an encoder weight is missing or mis-shaped
+     */
+    public static BertForSequenceClassification fromWeights(Map<String, Tensor> weights, String source, BertConfig config,
+                                                            long seed) throws IOException {
+        BertForSequenceClassification model = new BertForSequenceClassification(config, seed);
+        HfModelDir.loadWeights(weights::get, source, model, "bert.", HEAD);
         return model;
     }
 }
