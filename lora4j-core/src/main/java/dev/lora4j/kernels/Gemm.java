@@ -2,12 +2,12 @@ package dev.lora4j.kernels;
 
 import dev.lora4j.tensor.DType;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Single-precision matrix multiply, C = α·op(A)·op(B) + β·C, in the BLAS convention: row-major operands with
@@ -161,11 +161,7 @@ public final class Gemm {
             float[] ap = shared.a(mPad * even(K));
             Parallel.forEach(tasks > 1 ? ceilDiv(K, KC) : 1, blk -> {
                 int k0 = tasks > 1 ? blk * KC : 0;
-                int k1 = tasks > 1 ? Math.min(K, k0 + KC) : K;
-                packPanels(ap, a, false, 0, M, k0, k1);
-                if (alpha != 1f) {
-                    VectorOps.scale(ap, k0 * mPad, alpha, even(k1 - k0) * mPad);
-                }
+                packA(ap, a, 0, M, k0, tasks > 1 ? Math.min(K, k0 + KC) : K, alpha);
             });
             Parallel.forEach(tasks, t -> {
                 int n0 = (int) ((long) units * t / tasks) * NR;
@@ -184,12 +180,9 @@ public final class Gemm {
                 scaleC(m1 - m0, N, beta, C, offC + m0 * ldc, ldc);
                 Buffers own = BUFFERS.get();
                 int mPad = ceilDiv(m1 - m0, MR) * MR;
-                // A task on the calling thread must not overwrite the shared B's heap copy, only its A buffer.
+                // The shared B lives in the calling thread's b buffers; tasks only ever touch their own a.
                 float[] ap = own.a(mPad * even(K));
-                packPanels(ap, a, false, m0, m1, 0, K);
-                if (alpha != 1f) {
-                    VectorOps.scale(ap, 0, alpha, mPad * even(K));
-                }
+                packA(ap, a, m0, m1, 0, K, alpha);
                 multiply(ap, mPad, m1 - m0, bs, nPad, N, K, C, offC + m0 * ldc, ldc, own.tile);
             });
         }
@@ -236,14 +229,13 @@ public final class Gemm {
 
     /**
      * C tile (6 × NR) += Apanel·Bpanel (α is folded into the A panel); panels are kc deep, kc even (packing pads
-     * an odd depth with a zero step). Offsets are computed
-     * from k rather than carried as separate induction variables, which lets C2 hoist the segment's bounds checks
-     * (measured: 43 → 50 GFLOP/s single-threaded on the same data). The accumulators start
-     * from C rather than zero: the loads are issued first and their cache misses overlap the FMA loop, which is
-     * the prefetch Java cannot otherwise express. Twelve accumulators, two loads of B and six
-     * broadcasts of A per step, the shape that fits AVX2's sixteen registers. The k loop is unrolled twice:
-     * once is loop-overhead bound, while more unrolling (or a store helper) grows the method past what C2
-     * inlines, and a call that is not inlined boxes every vector.
+     * an odd depth with a zero step). Offsets are computed from k rather than carried as separate induction
+     * variables, which lets C2 hoist the segment's bounds checks (measured: 43 → 50 GFLOP/s single-threaded on the
+     * same data). The accumulators start from C rather than zero: the loads are issued first and their cache
+     * misses overlap the FMA loop, which is the prefetch Java cannot otherwise express. Twelve accumulators, two
+     * loads of B and six broadcasts of A per step, the shape that fits AVX2's sixteen registers. The k loop is
+     * unrolled twice: once is loop-overhead bound, while more unrolling (or a store helper) grows the method past
+     * what C2 inlines, and a call that is not inlined boxes every vector.
      */
     private static void microKernel(float[] ap, int aOff, MemorySegment bp, long bOff, int kc,
                                     float[] C, int cOff, int ldc) {
@@ -301,12 +293,21 @@ public final class Gemm {
         c51.intoArray(C, cOff + 5 * ldc + L);
     }
 
+    /** Packs rows [m0, m1) of op(A) for the K blocks in [k0, k1) and folds α into them. */
+    private static void packA(float[] ap, Operand a, int m0, int m1, int k0, int k1, float alpha) {
+        packPanels(ap, a, false, m0, m1, k0, k1);
+        if (alpha != 1f) {
+            int mPad = ceilDiv(m1 - m0, MR) * MR;
+            VectorOps.scale(ap, k0 * mPad, alpha, even(k1 - k0) * mPad);
+        }
+    }
+
     /**
      * Packs rows [r0, r1) of op(A) (or columns [r0, r1) of op(B) when {@code isB}) into panels of MR rows
      * (NR columns), zero-padded, in KC-deep blocks: block pc starts at pc·pad, and panel p of it at
      * pc·pad + p·depth, holding kc steps of MR (NR) values and, when kc is odd, one step of zeros (depth = kc
-     * rounded up to even, as the micro-kernel takes two steps at a time). Only the blocks of K in [k0, k1) are written; k0 is a
-     * multiple of KC and k1 is one or K.
+     * rounded up to even, as the micro-kernel takes two steps at a time). Only the blocks of K in [k0, k1) are
+     * written; k0 is a multiple of KC and k1 is one or K.
      */
     static void packPanels(float[] dst, Operand op, boolean isB, int r0, int r1, int k0, int K) {
         int width = isB ? NR : MR;

@@ -73,8 +73,9 @@ public final class BertModel extends Module {
             T = hidden.dim(1);
             int C = hidden.dim(2);
             cls = Tensor.reuse(cls, Shape.of(B, C));
+            float[] h = hidden.denseData();
             for (int b = 0; b < B; b++) {
-                System.arraycopy(hidden.denseData(), b * T * C, cls.data(), b * C, C);
+                System.arraycopy(h, b * T * C, cls.data(), b * C, C);
             }
             return activation.forward(child("dense").forward(cls));
         }
@@ -85,8 +86,9 @@ public final class BertModel extends Module {
             int B = dcls.dim(0);
             int C = dcls.dim(1);
             dh = Tensor.reuse(dh, Shape.of(B, T, C)).fill(0f);
+            float[] d = dcls.denseData();
             for (int b = 0; b < B; b++) {
-                System.arraycopy(dcls.denseData(), b * C, dh.data(), b * T * C, C);
+                System.arraycopy(d, b * C, dh.data(), b * T * C, C);
             }
             return dh;
         }
