@@ -24,12 +24,26 @@ public abstract class Module {
 
     /** Registers a parameter under {@code name}; returns it. */
     protected final Parameter registerParameter(String name, Tensor value) {
+        return registerParameter(name, new Parameter(value));
+    }
+
+    /** Registers an existing parameter under {@code name}, sharing it (as loralib's layers share their base weight). */
+    protected final Parameter registerParameter(String name, Parameter p) {
         if (parameters.containsKey(name) || children.containsKey(name)) {
             throw new IllegalArgumentException(typeName() + ": name '" + name + "' is already registered");
         }
-        Parameter p = new Parameter(value);
         parameters.put(name, p);
         return p;
+    }
+
+    /** Removes the parameter called {@code name}, if any; returns it or null. */
+    protected final Parameter unregisterParameter(String name) {
+        return parameters.remove(name);
+    }
+
+    /** Removes the child called {@code name}, if any; returns it or null. */
+    protected final Module unregisterModule(String name) {
+        return children.remove(name);
     }
 
     /** Registers a child module under {@code name}; returns it. */

@@ -15,6 +15,12 @@ public final class Ops {
      * @throws IllegalArgumentException if the shapes do not chain
      */
     public static void matmul(String op, Tensor out, Tensor a, boolean transA, Tensor b, boolean transB, float beta) {
+        matmul(op, out, 1f, a, transA, b, transB, beta);
+    }
+
+    /** out = alpha·op(a)·op(b) + beta·out; see {@link #matmul(String, Tensor, Tensor, boolean, Tensor, boolean, float)}. */
+    public static void matmul(String op, Tensor out, float alpha, Tensor a, boolean transA, Tensor b, boolean transB,
+                              float beta) {
         require2d(op, a);
         require2d(op, b);
         int M = transA ? a.dim(1) : a.dim(0);
@@ -29,7 +35,7 @@ public final class Ops {
             throw new IllegalArgumentException(op + ": output is " + out.shape() + " " + out.dtype()
                     + ", expected a contiguous F32 (" + M + ", " + N + ")");
         }
-        Gemm.gemm(M, N, K, 1f, operand(a, transA), operand(b, transB), beta, out.data(), out.offset(), N);
+        Gemm.gemm(M, N, K, alpha, operand(a, transA), operand(b, transB), beta, out.data(), out.offset(), N);
     }
 
     /** The GEMM operand view of a 2-D tensor whose rows are contiguous. */
