@@ -8,7 +8,7 @@ import java.util.Arrays;
 import java.util.Random;
 
 /** torch.nn.Embedding: a (V, C) table looked up by integer ids; the gradient scatter-adds into the rows used. */
-public final class Embedding extends Module {
+public final class Embedding extends Module implements EmbeddingLookup {
     private final int numEmbeddings;
     private final int embeddingDim;
     private final Parameter weight;
@@ -43,6 +43,7 @@ public final class Embedding extends Module {
      *
      * @throws IllegalArgumentException if an id is outside [0, V) or the shape does not match the id count
      */
+    @Override
     public Tensor forward(int[] ids, int... shape) {
         int n = 1;
         for (int s : shape) {

@@ -79,6 +79,15 @@ public abstract class Module {
         return m;
     }
 
+    /** The embedding child called {@code name}, looked up at call time so a LoRA embedding can replace it. */
+    protected final EmbeddingLookup lookup(String name) {
+        if (child(name) instanceof EmbeddingLookup e) {
+            return e;
+        }
+        throw new IllegalStateException(typeName() + ": child '" + name + "' is a " + child(name).typeName()
+                + ", not an embedding");
+    }
+
     /** Direct children in registration order. */
     public Map<String, Module> children() {
         return Collections.unmodifiableMap(children);

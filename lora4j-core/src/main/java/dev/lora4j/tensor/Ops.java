@@ -9,7 +9,7 @@ public final class Ops {
 
     /**
      * out = op(a)·op(b) + beta·out, with a and b 2-D (rows contiguous, any row stride; float32, bf16 or f16)
-     * and out a contiguous float32 (M, N) tensor. With beta = 1 the product is added, as backward passes do.
+     * and out a float32 (M, N) matrix with contiguous rows (a column slice of a wider matrix is fine). With beta = 1 the product is added, as backward passes do.
      *
      * @param op the operation named in error messages
      * @throws IllegalArgumentException if the shapes do not chain
@@ -31,11 +31,12 @@ public final class Ops {
             throw new IllegalArgumentException(op + ": cannot multiply " + a.shape() + (transA ? "ᵀ" : "")
                     + " by " + b.shape() + (transB ? "ᵀ" : "") + ": inner dimensions " + K + " and " + Kb + " differ");
         }
-        if (out.rank() != 2 || out.dim(0) != M || out.dim(1) != N || !out.isContiguous() || out.dtype() != DType.F32) {
+        if (out.rank() != 2 || out.dim(0) != M || out.dim(1) != N || (N > 1 && out.stride(1) != 1) || out.dtype() != DType.F32) {
             throw new IllegalArgumentException(op + ": output is " + out.shape() + " " + out.dtype()
-                    + ", expected a contiguous F32 (" + M + ", " + N + ")");
+                    + ", expected an F32 (" + M + ", " + N + ") matrix with contiguous rows");
         }
-        Gemm.gemm(M, N, K, alpha, operand(a, transA), operand(b, transB), beta, out.data(), out.offset(), N);
+        int ldc = M > 1 ? out.stride(0) : N;
+        Gemm.gemm(M, N, K, alpha, operand(a, transA), operand(b, transB), beta, out.data(), out.offset(), ldc);
     }
 
     /** The GEMM operand view of a 2-D tensor whose rows are contiguous. */

@@ -9,9 +9,7 @@ import dev.lora4j.tensor.Tensor;
 
 /** word + position + token-type embeddings, then LayerNorm and dropout, as BertEmbeddings. */
 public final class BertEmbeddings extends Module {
-    private final Embedding word;
-    private final Embedding position;
-    private final Embedding tokenType;
+    private final int hidden;
     private final LayerNorm layerNorm;
     private final Dropout dropout;
     private int[] positions = new int[0];
@@ -19,9 +17,10 @@ public final class BertEmbeddings extends Module {
     private Tensor sum;
 
     BertEmbeddings(BertConfig c, long seed) {
-        word = registerModule("word_embeddings", new Embedding(c.vocabSize(), c.hiddenSize(), seed));
-        position = registerModule("position_embeddings", new Embedding(c.maxPositionEmbeddings(), c.hiddenSize(), seed + 1));
-        tokenType = registerModule("token_type_embeddings", new Embedding(c.typeVocabSize(), c.hiddenSize(), seed + 2));
+        hidden = c.hiddenSize();
+        registerModule("word_embeddings", new Embedding(c.vocabSize(), c.hiddenSize(), seed));
+        registerModule("position_embeddings", new Embedding(c.maxPositionEmbeddings(), c.hiddenSize(), seed + 1));
+        registerModule("token_type_embeddings", new Embedding(c.typeVocabSize(), c.hiddenSize(), seed + 2));
         layerNorm = registerModule("LayerNorm", new LayerNorm(c.hiddenSize(), c.layerNormEps()));
         dropout = registerModule("dropout", new Dropout(c.hiddenDropoutProb(), seed + 3));
     }
@@ -35,18 +34,18 @@ public final class BertEmbeddings extends Module {
                 positions[i] = i % T;
             }
         }
-        sum = Tensor.reuse(sum, Shape.of(B, T, word.embeddingDim())).copyFrom(word.forward(ids, B, T))
-                .addInPlace(position.forward(positions, B, T))
-                .addInPlace(tokenType.forward(tokenTypes == null ? zeros : tokenTypes, B, T));
+        sum = Tensor.reuse(sum, Shape.of(B, T, hidden)).copyFrom(lookup("word_embeddings").forward(ids, B, T))
+                .addInPlace(lookup("position_embeddings").forward(positions, B, T))
+                .addInPlace(lookup("token_type_embeddings").forward(tokenTypes == null ? zeros : tokenTypes, B, T));
         return dropout.forward(layerNorm.forward(sum));
     }
 
     @Override
     public Tensor backward(Tensor dout) {
         Tensor d = layerNorm.backward(dropout.backward(dout));
-        word.backward(d);
-        position.backward(d);
-        tokenType.backward(d);
+        lookup("word_embeddings").backward(d);
+        lookup("position_embeddings").backward(d);
+        lookup("token_type_embeddings").backward(d);
         return null;
     }
 }

@@ -64,8 +64,8 @@ public final class Gpt2Model extends Module {
                 positions[i] = i % T;
             }
         }
-        x = Tensor.reuse(x, Shape.of(B, T, config.nEmbd())).copyFrom(wte.forward(ids, B, T))
-                .addInPlace(wpe.forward(positions, B, T));
+        x = Tensor.reuse(x, Shape.of(B, T, config.nEmbd())).copyFrom(lookup("wte").forward(ids, B, T))
+                .addInPlace(lookup("wpe").forward(positions, B, T));
         return lnF.forward(h.forward(drop.forward(x)));
     }
 
@@ -73,8 +73,8 @@ public final class Gpt2Model extends Module {
     @Override
     public Tensor backward(Tensor dout) {
         Tensor dx = drop.backward(h.backward(lnF.backward(dout)));
-        wte.backward(dx);
-        wpe.backward(dx);
+        lookup("wte").backward(dx);
+        lookup("wpe").backward(dx);
         return null;
     }
 }
