@@ -96,6 +96,24 @@ public sealed interface TargetModules {
         }
     }
 
+    /** A Java name predicate, as seed 003's inject_lora filter; it cannot be written to adapter_config.json. */
+    record Filter(java.util.function.Predicate<String> filter) implements TargetModules {
+        @Override
+        public boolean matches(String name) {
+            return filter.test(name);
+        }
+
+        @Override
+        public Object toJsonValue() {
+            throw new IllegalStateException("target_modules given as a Java predicate cannot be written to adapter_config.json");
+        }
+
+        @Override
+        public String toString() {
+            return "<filter>";
+        }
+    }
+
     /** A list as given: one entry "all-linear" means {@link AllLinear}. */
     static TargetModules ofList(List<String> names) {
         return names.size() == 1 && names.get(0).equals(ALL_LINEAR) ? new AllLinear() : new Names(names);

@@ -23,6 +23,16 @@ public final class LayerNorm extends Module {
         bias = registerParameter("bias", Tensor.zeros(channels));
     }
 
+    /** C, the normalized width. */
+    public int channels() {
+        return channels;
+    }
+
+    /** The variance epsilon. */
+    public float eps() {
+        return eps;
+    }
+
     /** The scale γ (C). */
     public Parameter weight() {
         return weight;
