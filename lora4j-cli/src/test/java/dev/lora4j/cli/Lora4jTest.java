@@ -32,20 +32,20 @@ class Lora4jTest {
 
     @Test
     void badFlagValueIsOneLineAndNonZero() {
-        Run r = run("demo", "--steps", "0");
+        Run r = run("selfcheck", "--steps", "0");
         assertEquals(1, r.status());
-        assertEquals("lora4j demo: --steps must be positive, got 0", r.err().strip());
+        assertEquals("lora4j selfcheck: --steps must be positive, got 0", r.err().strip());
     }
 
     @Test
     void unknownOptionIsAUsageError() {
-        Run r = run("demo", "--stepz", "3");
+        Run r = run("selfcheck", "--stepz", "3");
         assertEquals(2, r.status());
         assertTrue(r.err().contains("Unknown options: '--stepz', '3'"), r.err());
     }
 
     @Test
     void selfCheckPasses() {
-        assertEquals(0, run("demo", "--steps", "300").status());
+        assertEquals(0, run("selfcheck", "--steps", "300").status());
     }
 }

@@ -1,5 +1,9 @@
 package dev.lora4j.kernels;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
 /**
  * GELU activations and their derivatives. {@link Kind#TANH} is GPT-2's {@code gelu_new} (the tanh
  * approximation); {@link Kind#ERF} is the exact form used by BERT's {@code gelu}.
@@ -31,13 +35,24 @@ public final class Gelu {
         }
     }
 
+    private static final VectorSpecies<Float> S = VectorOps.S;
+    // Numerical Recipes' Chebyshev fit: erfc(z) = t·exp(−z² + P(t)), t = 1/(1 + z/2), relative error < 1.2e-7.
+    private static final float[] ERFC = {-1.26551223f, 1.00002368f, 0.37409196f, 0.09678418f, -0.18628806f,
+            0.27886807f, -1.13520398f, 1.48851587f, -0.82215223f, 0.17087277f};
+
     private Gelu() {
     }
 
     /** out[i] = gelu(inp[i]) for i in [0, n). */
     public static void forward(Kind kind, float[] out, float[] inp, int n) {
         forRanges(n, (from, to) -> {
-            for (int i = from; i < to; i++) {
+            int i = from;
+            for (int end = from + S.loopBound(to - from); i < end; i += S.length()) {
+                FloatVector x = FloatVector.fromArray(S, inp, i);
+                FloatVector cdf = kind == Kind.TANH ? tanhCdf(x) : normalCdf(x);
+                x.mul(cdf).intoArray(out, i);
+            }
+            for (; i < to; i++) {
                 out[i] = value(kind, inp[i]);
             }
         });
@@ -46,10 +61,48 @@ public final class Gelu {
     /** dinp[i] = gelu'(inp[i])·dout[i] for i in [0, n); dinp may be dout. */
     public static void backward(Kind kind, float[] dinp, float[] inp, float[] dout, int n) {
         forRanges(n, (from, to) -> {
-            for (int i = from; i < to; i++) {
+            int i = from;
+            for (int end = from + S.loopBound(to - from); i < end; i += S.length()) {
+                FloatVector x = FloatVector.fromArray(S, inp, i);
+                FloatVector d = kind == Kind.TANH ? tanhDerivative(x) : erfDerivative(x);
+                d.mul(FloatVector.fromArray(S, dout, i)).intoArray(dinp, i);
+            }
+            for (; i < to; i++) {
                 dinp[i] = derivative(kind, inp[i]) * dout[i];
             }
         });
+    }
+
+    // 0.5·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
+    private static FloatVector tanhCdf(FloatVector x) {
+        FloatVector inner = x.mul(x).mul(0.044715f).add(1f).mul(x).mul((float) SQRT_2_OVER_PI);
+        return inner.lanewise(VectorOperators.TANH).add(1f).mul(0.5f);
+    }
+
+    private static FloatVector tanhDerivative(FloatVector x) {
+        FloatVector x2 = x.mul(x);
+        FloatVector tanh = x2.mul(0.044715f).add(1f).mul(x).mul((float) SQRT_2_OVER_PI).lanewise(VectorOperators.TANH);
+        FloatVector sech2 = tanh.mul(tanh).neg().add(1f);
+        FloatVector dInner = x2.mul(3f * 0.044715f).add(1f).mul((float) SQRT_2_OVER_PI);
+        return tanh.add(1f).mul(0.5f).add(x.mul(0.5f).mul(sech2).mul(dInner));
+    }
+
+    // Φ(x) = erfc(−x/√2)/2, with erfc of |z| from the Chebyshev fit and the reflection erfc(−z) = 2 − erfc(z).
+    private static FloatVector normalCdf(FloatVector x) {
+        FloatVector z = x.mul((float) INV_SQRT_2).abs();
+        FloatVector t = FloatVector.broadcast(S, 1f).div(z.mul(0.5f).add(1f));
+        FloatVector p = FloatVector.broadcast(S, ERFC[9]);
+        for (int k = 8; k >= 0; k--) {
+            p = p.fma(t, FloatVector.broadcast(S, ERFC[k]));
+        }
+        FloatVector halfErfc = t.mul(z.mul(z).neg().add(p).lanewise(VectorOperators.EXP)).mul(0.5f);   // erfc(|z|)/2
+        return halfErfc.neg().add(1f).blend(halfErfc, x.compare(VectorOperators.LT, 0f));
+    }
+
+    // Φ(x) + x·φ(x)
+    private static FloatVector erfDerivative(FloatVector x) {
+        FloatVector pdf = x.mul(x).mul(-0.5f).lanewise(VectorOperators.EXP).mul((float) INV_SQRT_2PI);
+        return normalCdf(x).add(x.mul(pdf));
     }
 
     /** gelu(x) for one value, computed in double and rounded once. */

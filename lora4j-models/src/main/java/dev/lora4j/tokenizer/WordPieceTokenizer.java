@@ -92,6 +92,11 @@ public final class WordPieceTokenizer {
         return idToToken.length;
     }
 
+    /** The id of [PAD]. */
+    public int padId() {
+        return pad;
+    }
+
     /** The WordPiece tokens of {@code text}, without special tokens. */
     public List<String> tokenize(String text) {
         List<String> out = new ArrayList<>();

@@ -35,7 +35,7 @@ class MiniLmImportTest {
         Map<String, Tensor> weights = MiniLmImport.huggingFaceWeights(graph);
         assertEquals(Arrays.asList(384, 384), Arrays.stream(weights.get("encoder.layer.5.attention.self.value.weight").shape().toArray()).boxed().toList());
         BertForSequenceClassification model = BertForSequenceClassification.fromWeights(weights, "all-minilm-l6-v2.onnx",
-                MiniLmImport.allMiniLmL6V2Config(2), 0);
+                MiniLmImport.allMiniLmL6V2Config(2), BertForSequenceClassification.Pooling.CLS, 0);
         model.eval();
 
         SafeTensors.Contents f = SafeTensors.read(Path.of(getClass().getResource("/fixtures/models/minilm_onnx_reference.safetensors").toURI()));
