@@ -1,5 +1,6 @@
 package dev.lora4j.lora;
 
+import dev.lora4j.nn.Conv2d;
 import dev.lora4j.nn.DenseLayer;
 import dev.lora4j.nn.Embedding;
 import dev.lora4j.nn.Module;
@@ -112,8 +113,9 @@ public final class LoraModel {
                 case LoraLayer l -> l;
                 case DenseLayer d -> new LoraLinear(d);
                 case Embedding emb -> new LoraEmbedding(emb);
+                case Conv2d conv -> new LoraConv2d(conv);
                 default -> throw new IllegalArgumentException("Target module " + key + " (" + m.typeName()
-                        + ") is not supported. Currently, only Linear, Conv1D and Embedding are supported.");
+                        + ") is not supported. Currently, only Linear, Conv1D, Embedding and Conv2d are supported.");
             };
             if (layer.baseLayer() instanceof DenseLayer d && d.fanInFanOut() != config.fanInFanOut()) {
                 warn(key + ": fan_in_fan_out is set to " + config.fanInFanOut() + " but the target is a "
@@ -253,10 +255,23 @@ public final class LoraModel {
      * its bias mode) are trainable.
      */
     public void setAdapter(String name) {
+        setAdapters(List.of(name));
+    }
+
+    /**
+     * Makes several adapters active at once: each LoRA layer adds the updates of all of them (PEFT's
+     * base_model.set_adapter with a list). The first one's modules_to_save copies and bias mode apply.
+     */
+    public void setAdapters(List<String> names) {
+        if (names.isEmpty()) {
+            throw new IllegalArgumentException("set_adapter: name at least one adapter");
+        }
+        names.forEach(this::config);
+        String name = names.get(0);
         LoraConfig config = config(name);
         activeAdapter = name;
         model.requiresGrad(false);
-        loraLayers().values().forEach(l -> l.setActiveAdapters(List.of(name)));
+        loraLayers().values().forEach(l -> l.setActiveAdapters(names));
         wrappers().values().forEach(w -> w.setAdapter(name));
         if (config.bias() == LoraConfig.Bias.ALL) {
             model.namedParameters().forEach((k, p) -> {
