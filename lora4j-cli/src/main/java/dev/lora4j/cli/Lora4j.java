@@ -9,7 +9,8 @@ import java.io.UncheckedIOException;
 /** The {@code lora4j} command: LoRA fine-tuning for the JVM. */
 @Command(name = "lora4j", mixinStandardHelpOptions = true, version = "lora4j 0.1.0-SNAPSHOT",
         description = "LoRA fine-tuning for the JVM, in pure Java.",
-        subcommands = {DemoCommand.class, InspectCommand.class, MergeCommand.class, SelfCheckCommand.class,
+        subcommands = {DemoCommand.class, TrainCommand.class, EvalCommand.class, InspectCommand.class, MergeCommand.class,
+                SelfCheckCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Lora4j implements Runnable {
     @CommandLine.Spec

@@ -22,6 +22,14 @@ public final class PythonJson {
         return sb.toString();
     }
 
+    /** One line, as {@code json.dumps(obj, sort_keys=True)}: {@code {"a": 1, "b": [1, 2]}} (for JSON Lines). */
+    public static String dumpsLine(Object value) {
+        StringBuilder sb = new StringBuilder();
+        write(sb, value, null);
+        return sb.toString();
+    }
+
+    // indent == null writes one line with Python's default separators.
     private static void write(StringBuilder sb, Object v, String indent) {
         switch (v) {
             case null -> sb.append("null");
@@ -35,30 +43,30 @@ public final class PythonJson {
                     sb.append("{}");
                     return;
                 }
-                String inner = indent + "  ";
-                sb.append("{\n");
+                String inner = indent == null ? null : indent + "  ";
+                sb.append(indent == null ? "{" : "{\n");
                 boolean first = true;
                 for (Map.Entry<?, ?> e : new TreeMap<>(m).entrySet()) {
-                    sb.append(first ? "" : ",\n").append(inner);
+                    sb.append(first ? "" : indent == null ? ", " : ",\n").append(inner == null ? "" : inner);
                     string(sb, String.valueOf(e.getKey()));
                     sb.append(": ");
                     write(sb, e.getValue(), inner);
                     first = false;
                 }
-                sb.append('\n').append(indent).append('}');
+                sb.append(indent == null ? "" : "\n" + indent).append('}');
             }
             case List<?> list -> {
                 if (list.isEmpty()) {
                     sb.append("[]");
                     return;
                 }
-                String inner = indent + "  ";
-                sb.append("[\n");
+                String inner = indent == null ? null : indent + "  ";
+                sb.append(indent == null ? "[" : "[\n");
                 for (int i = 0; i < list.size(); i++) {
-                    sb.append(i == 0 ? "" : ",\n").append(inner);
+                    sb.append(i == 0 ? "" : indent == null ? ", " : ",\n").append(inner == null ? "" : inner);
                     write(sb, list.get(i), inner);
                 }
-                sb.append('\n').append(indent).append(']');
+                sb.append(indent == null ? "" : "\n" + indent).append(']');
             }
             default -> throw new IllegalArgumentException("PythonJson: cannot write a " + v.getClass().getSimpleName());
         }

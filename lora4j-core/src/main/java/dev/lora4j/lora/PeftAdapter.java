@@ -159,7 +159,12 @@ public final class PeftAdapter {
         loadWeights(lora, name, dir.resolve(WEIGHTS_FILE));
     }
 
-    private static void loadWeights(LoraModel lora, String name, Path file) throws IOException {
+    /**
+     * Copies adapter {@code name}'s tensors from a PEFT weights file into a model that already has the adapter.
+     *
+     * @throws IOException naming the file and key for an unknown, missing or mis-shaped tensor
+     */
+    public static void loadWeights(LoraModel lora, String name, Path file) throws IOException {
         SafeTensors.Contents contents;
         try {
             contents = SafeTensors.read(file);

@@ -2,6 +2,7 @@ package dev.lora4j.train;
 
 import dev.lora4j.models.bert.BertForSequenceClassification;
 import dev.lora4j.nn.CrossEntropyLoss;
+import dev.lora4j.nn.Dropout;
 import dev.lora4j.nn.Parameter;
 import dev.lora4j.optim.AdamW;
 import dev.lora4j.optim.GradClip;
@@ -29,6 +30,8 @@ public final class SeqClsTrainer {
     private final WordPieceTokenizer tokenizer;
     private final TrainOptions options;
     private final List<Parameter> trainable;
+    private AdamW optimizer;          // created on first use: evaluation alone needs no moment buffers
+    private long step;
 
     /** What a progress listener sees after each logged step. */
     public record Step(long step, long totalSteps, int epoch, double loss, float lr, double tokensPerSecond, double etaSeconds) {
@@ -47,6 +50,10 @@ public final class SeqClsTrainer {
         /** After each evaluation. */
         default void onEvaluation(long step, Evaluation evaluation) {
         }
+
+        /** After every optimizer step, once its logging and evaluation are done: where checkpoints are written. */
+        default void onStepEnd(long step) {
+        }
     }
 
     /** A trainer of {@code model}'s parameters that have requiresGrad. */
@@ -58,6 +65,7 @@ public final class SeqClsTrainer {
         if (trainable.isEmpty()) {
             throw new IllegalArgumentException("nothing to train: every parameter is frozen");
         }
+
     }
 
     /** Optimizer steps a run over {@code examples} examples takes. */
@@ -69,26 +77,63 @@ public final class SeqClsTrainer {
         return options.epochs() * Math.max(1, batches / options.gradAccum());
     }
 
-    /** Trains on {@code train}, evaluating on {@code valid} (may be empty) every evalEvery steps and at the end. */
+    /** The optimizer (its moments and step count are what a checkpoint saves). */
+    public AdamW optimizer() {
+        if (optimizer == null) {
+            optimizer = new AdamW(trainable, 0.9f, 0.999f, 1e-8f, options.weightDecay());
+        }
+        return optimizer;
+    }
+
+    /** Optimizer steps taken so far (where a resumed run continues from). */
+    public long step() {
+        return step;
+    }
+
+    /** Continues from optimizer step {@code step}: the data order and dropout masks pick up exactly there. */
+    public void resumeAt(long step) {
+        this.step = step;
+        optimizer().setStepCount(step);
+    }
+
+    /**
+     * Trains on {@code train} from the current step to the last, evaluating on {@code valid} (may be empty)
+     * every evalEvery steps and at the end. Each step's batches and dropout masks depend only on the seed and
+     * the step number, so a run resumed from a checkpoint follows the uninterrupted run exactly.
+     */
     public Evaluation train(List<LabeledText> train, List<LabeledText> valid, Listener listener) {
+        checkLabels(train);
         int[][] ids = encode(train);
         int[] labels = train.stream().mapToInt(LabeledText::label).toArray();
-        checkLabels(train);
         long total = totalSteps(train.size());
+        int batchesPerEpoch = (train.size() + options.batchSize() - 1) / options.batchSize();
+        int stepsPerEpoch = Math.max(1, batchesPerEpoch / options.gradAccum());
         LrSchedule schedule = LrSchedule.named(options.schedule(), options.lr(), options.warmupSteps(), total);
-        AdamW optimizer = new AdamW(trainable, 0.9f, 0.999f, 1e-8f, options.weightDecay());
         CrossEntropyLoss lossFn = new CrossEntropyLoss(options.labelSmoothing(), CrossEntropyLoss.DEFAULT_IGNORE_INDEX);
+        List<Dropout> dropouts = model.namedModules().values().stream()
+                .filter(m -> m instanceof Dropout).map(m -> (Dropout) m).toList();
         model.train(true);
         model.zeroGrad();
-        long step = 0;
-        int micro = 0;
         double lossSum = 0;
         int lossCount = 0;
         long tokens = 0;
+        long firstStep = step;
         long start = System.nanoTime();
+        int cachedEpoch = -1;
+        List<int[]> epochBatches = List.of();
         Evaluation last = null;
-        for (int epoch = 0; step < total; epoch++) {
-            for (int[] batch : batches(ids, new Random(options.seed() + epoch))) {
+        while (step < total) {
+            int epoch = (int) (step / stepsPerEpoch);
+            if (epoch != cachedEpoch) {
+                epochBatches = batches(ids, new Random(options.seed() * 1_000_003L + epoch));
+                cachedEpoch = epoch;
+            }
+            for (int i = 0; i < dropouts.size(); i++) {
+                dropouts.get(i).reseed(options.seed() ^ (step * 0x9E3779B97F4A7C15L) ^ (i * 0xC2B2AE3D27D4EB4FL));
+            }
+            int first = (int) (step % stepsPerEpoch) * options.gradAccum();
+            for (int micro = 0; micro < options.gradAccum(); micro++) {
+                int[] batch = epochBatches.get(first + micro);
                 WordPieceTokenizer.Batch b = pad(ids, batch);
                 int[] y = new int[batch.length];
                 for (int i = 0; i < batch.length; i++) {
@@ -101,32 +146,26 @@ public final class SeqClsTrainer {
                 for (float m : b.mask()) {
                     tokens += (long) m;
                 }
-                if (++micro < options.gradAccum()) {
-                    continue;
-                }
-                micro = 0;
-                if (options.clip() > 0) {
-                    GradClip.byGlobalNorm(trainable, options.clip());
-                }
-                float lr = schedule.learningRate(step);
-                optimizer.step(lr);
-                model.zeroGrad();
-                step++;
-                if (step % options.logEvery() == 0 || step == total) {
-                    double seconds = (System.nanoTime() - start) / 1e9;
-                    listener.onStep(new Step(step, total, epoch, lossSum / lossCount, lr, tokens / seconds,
-                            seconds / step * (total - step)));
-                    lossSum = 0;
-                    lossCount = 0;
-                }
-                if (!valid.isEmpty() && options.evalEvery() > 0 && step % options.evalEvery() == 0 && step < total) {
-                    listener.onEvaluation(step, last = evaluate(valid));
-                    model.train(true);
-                }
-                if (step >= total) {
-                    break;
-                }
             }
+            if (options.clip() > 0) {
+                GradClip.byGlobalNorm(trainable, options.clip());
+            }
+            float lr = schedule.learningRate(step);
+            optimizer().step(lr);
+            model.zeroGrad();
+            step++;
+            if (step % options.logEvery() == 0 || step == total) {
+                double seconds = (System.nanoTime() - start) / 1e9;
+                listener.onStep(new Step(step, total, epoch, lossSum / lossCount, lr, tokens / seconds,
+                        seconds / (step - firstStep) * (total - step)));
+                lossSum = 0;
+                lossCount = 0;
+            }
+            if (!valid.isEmpty() && options.evalEvery() > 0 && step % options.evalEvery() == 0 && step < total) {
+                listener.onEvaluation(step, last = evaluate(valid));
+                model.train(true);
+            }
+            listener.onStepEnd(step);
         }
         if (!valid.isEmpty()) {
             listener.onEvaluation(step, last = evaluate(valid));

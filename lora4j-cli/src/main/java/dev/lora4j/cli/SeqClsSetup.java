@@ -1,0 +1,25 @@
+package dev.lora4j.cli;
+
+import dev.lora4j.models.AutoModel;
+import dev.lora4j.models.bert.BertForSequenceClassification;
+import dev.lora4j.tokenizer.WordPieceTokenizer;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.file.Path;
+
+/** A sequence classifier and its tokenizer, from a model directory or the built-in MiniLM. */
+record SeqClsSetup(BertForSequenceClassification model, WordPieceTokenizer tokenizer, AutoModel.Loaded loaded) {
+    static SeqClsSetup load(String where, int numLabels, long seed) throws IOException {
+        AutoModel.Loaded loaded = AutoModel.load(where, numLabels, seed);
+        if (!(loaded.model() instanceof BertForSequenceClassification model)) {
+            throw new IllegalArgumentException("--model: " + where + " is a " + loaded.modelType()
+                    + " model; --task seq-cls needs a BERT-family model");
+        }
+        WordPieceTokenizer tokenizer = where.equals(AutoModel.BUILTIN_MINILM)
+                ? WordPieceTokenizer.fromTokenizerJson(new ByteArrayInputStream(AutoModel.resourceBytes(AutoModel.MINILM_TOKENIZER)),
+                AutoModel.MINILM_TOKENIZER.substring(1))
+                : WordPieceTokenizer.load(Path.of(where));
+        return new SeqClsSetup(model, tokenizer, loaded);
+    }
+}

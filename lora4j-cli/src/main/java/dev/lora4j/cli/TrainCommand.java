@@ -1,0 +1,274 @@
+package dev.lora4j.cli;
+
+import dev.lora4j.io.PythonJson;
+import dev.lora4j.lora.LoraConfig;
+import dev.lora4j.lora.LoraModel;
+import dev.lora4j.lora.PeftAdapter;
+import dev.lora4j.nn.Module;
+import dev.lora4j.train.Checkpoint;
+import dev.lora4j.train.LabeledText;
+import dev.lora4j.train.SeqClsData;
+import dev.lora4j.train.SeqClsTrainer;
+import dev.lora4j.train.TrainOptions;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+
+/**
+ * {@code lora4j train}: fine-tunes with LoRA (or in full) from the command line, with progress, metrics.jsonl,
+ * periodic atomic checkpoints that {@code --resume} continues from exactly, the best checkpoint by validation
+ * accuracy, and the final adapter in PEFT's format.
+ */
+@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Fine-tune a model with LoRA (or in full) on a data file.")
+final class TrainCommand implements Callable<Integer> {
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Hugging Face model directory, or builtin:all-minilm-l6-v2.")
+    String model;
+
+    @Option(names = "--task", defaultValue = "seq-cls", description = "seq-cls (default: ${DEFAULT-VALUE}).")
+    String task;
+
+    @Option(names = "--train", required = true, paramLabel = "FILE", description = "Training data: TSV with a sentence and label column, or JSONL.")
+    Path trainFile;
+
+    @Option(names = "--valid", paramLabel = "FILE", description = "Validation data, same format.")
+    Path validFile;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output folder: adapter/, checkpoint-N/, best/, metrics.jsonl.")
+    Path out;
+
+    @Option(names = "--num-labels", defaultValue = "0", description = "Classes (default: from the data, at least 2).")
+    int numLabels;
+
+    @Option(names = "--r", defaultValue = "8", description = "LoRA rank (default: ${DEFAULT-VALUE}).")
+    int r;
+
+    @Option(names = "--alpha", defaultValue = "16", description = "LoRA alpha (default: ${DEFAULT-VALUE}).")
+    double alpha;
+
+    @Option(names = "--dropout", defaultValue = "0.1", description = "LoRA dropout (default: ${DEFAULT-VALUE}).")
+    double dropout;
+
+    @Option(names = "--targets", defaultValue = "query,value", split = ",", description = "Target modules (default: ${DEFAULT-VALUE}; all-linear for every linear layer).")
+    List<String> targets;
+
+    @Option(names = "--bias", defaultValue = "none", description = "none, all or lora_only (default: ${DEFAULT-VALUE}).")
+    String bias;
+
+    @Option(names = "--modules-to-save", split = ",", description = "Modules trained in full beside the adapter (the classifier always is for seq-cls).")
+    List<String> modulesToSave = new ArrayList<>();
+
+    @Option(names = "--use-dora", description = "DoRA: magnitude and direction.")
+    boolean useDora;
+
+    @Option(names = "--use-edora", description = "EDoRA: SVD-initialised frozen A, B and a trainable r×r matrix (implies DoRA).")
+    boolean useEdora;
+
+    @Option(names = "--init", defaultValue = "true", description = "init_lora_weights: true, gaussian or false (default: ${DEFAULT-VALUE}).")
+    String init;
+
+    @Option(names = "--full", description = "Full fine-tuning instead of LoRA (the baseline).")
+    boolean full;
+
+    @Option(names = "--lr", defaultValue = "5e-4", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
+    float lr;
+
+    @Option(names = "--weight-decay", defaultValue = "0.01", description = "AdamW weight decay (default: ${DEFAULT-VALUE}).")
+    float weightDecay;
+
+    @Option(names = "--warmup-steps", defaultValue = "0", description = "Linear warmup steps (default: ${DEFAULT-VALUE}).")
+    int warmupSteps;
+
+    @Option(names = "--schedule", defaultValue = "linear", description = "constant, linear or cosine (default: ${DEFAULT-VALUE}).")
+    String schedule;
+
+    @Option(names = "--max-steps", defaultValue = "0", description = "Stop after this many steps (default: epochs decide).")
+    int maxSteps;
+
+    @Option(names = "--epochs", defaultValue = "1", description = "Epochs (default: ${DEFAULT-VALUE}).")
+    int epochs;
+
+    @Option(names = "--batch-size", defaultValue = "32", description = "Batch size (default: ${DEFAULT-VALUE}).")
+    int batchSize;
+
+    @Option(names = "--grad-accum", defaultValue = "1", description = "Gradient accumulation steps (default: ${DEFAULT-VALUE}).")
+    int gradAccum;
+
+    @Option(names = "--clip", defaultValue = "1.0", description = "Max gradient norm, 0 for none (default: ${DEFAULT-VALUE}).")
+    float clip;
+
+    @Option(names = "--label-smoothing", defaultValue = "0", description = "Label smoothing (default: ${DEFAULT-VALUE}).")
+    float labelSmoothing;
+
+    @Option(names = "--seed", defaultValue = "42", description = "Seed (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--max-length", defaultValue = "128", description = "Max tokens per example (default: ${DEFAULT-VALUE}).")
+    int maxLength;
+
+    @Option(names = "--eval-every", defaultValue = "0", description = "Evaluate every N steps, 0 for the end only (default: ${DEFAULT-VALUE}).")
+    int evalEvery;
+
+    @Option(names = "--save-every", defaultValue = "0", description = "Checkpoint every N steps, 0 for the end only (default: ${DEFAULT-VALUE}).")
+    int saveEvery;
+
+    @Option(names = "--log-every", defaultValue = "10", description = "Report every N steps (default: ${DEFAULT-VALUE}).")
+    int logEvery;
+
+    @Option(names = "--resume", paramLabel = "DIR", description = "Continue from a checkpoint folder written by an earlier run with the same settings.")
+    Path resume;
+
+    private static final int KEEP_CHECKPOINTS = 2;
+
+    @Override
+    public Integer call() throws IOException {
+        if (!task.equals("seq-cls")) {
+            throw new IllegalArgumentException("--task: '" + task + "' is not supported by train yet; use seq-cls");
+        }
+        TrainOptions options = new TrainOptions(lr, weightDecay, warmupSteps, schedule, epochs, maxSteps, batchSize,
+                gradAccum, clip, labelSmoothing, seed, maxLength, evalEvery, logEvery);
+        if (saveEvery < 0) {
+            throw new IllegalArgumentException("--save-every must be ≥ 0, got " + saveEvery);
+        }
+        List<LabeledText> train = SeqClsData.read(trainFile);
+        List<LabeledText> valid = validFile == null ? List.of() : SeqClsData.read(validFile);
+        int labels = numLabels > 0 ? numLabels : Math.max(2, Stream.concat(train.stream(), valid.stream())
+                .mapToInt(LabeledText::label).max().orElse(1) + 1);
+        SeqClsSetup setup = SeqClsSetup.load(model, labels, seed);
+        Module net = setup.model();
+        LoraModel lora = null;
+        PrintStream o = System.out;
+        if (full) {
+            net.requiresGrad(true);
+        } else {
+            LoraConfig config = LoraConfig.builder().r(r).loraAlpha(alpha).loraDropout(dropout)
+                    .targetModules(targets.toArray(String[]::new)).bias(LoraConfig.Bias.parse(bias))
+                    .modulesToSave(modulesToSave).initLoraWeights(LoraConfig.InitLoraWeights.parse(init))
+                    .useDora(useDora || useEdora).edora(useEdora ? LoraConfig.EdoraConfig.DEFAULT : null)
+                    .taskType("SEQ_CLS").baseModelNameOrPath(model).build();
+            lora = LoraModel.inject(net, config, seed);
+            o.println(lora.trainableParametersLine());
+        }
+        SeqClsTrainer trainer = new SeqClsTrainer(setup.model(), setup.tokenizer(), options);
+        Files.createDirectories(out);
+        Path metrics = out.resolve("metrics.jsonl");
+        double[] best = {Double.NaN};
+        long[] bestStep = {-1};
+        if (resume != null) {
+            Checkpoint.State state = Checkpoint.load(resume, net, lora, trainer.optimizer());
+            trainer.resumeAt(state.globalStep());
+            best[0] = state.bestMetric();
+            bestStep[0] = state.bestStep();
+            keepMetricsUpTo(metrics, state.globalStep());
+            o.printf("resumed from %s at step %d%n", resume, state.globalStep());
+        } else {
+            Files.deleteIfExists(metrics);
+        }
+        o.printf("training %s on %,d examples (%d labels), %,d steps%n", full ? "every weight" : "LoRA", train.size(), labels,
+                trainer.totalSteps(train.size()));
+        LoraModel finalLora = lora;
+        ProgressPrinter progress = new ProgressPrinter(o);
+        SeqClsTrainer.Evaluation last = trainer.train(train, valid, new SeqClsTrainer.Listener() {
+            @Override
+            public void onStep(SeqClsTrainer.Step s) {
+                progress.onStep(s);
+                appendMetrics(metrics, Map.of("step", s.step(), "epoch", s.epoch(), "loss", s.loss(), "lr", s.lr(),
+                        "tokens_per_second", s.tokensPerSecond()));
+            }
+
+            @Override
+            public void onEvaluation(long step, SeqClsTrainer.Evaluation e) {
+                progress.onEvaluation(step, e);
+                appendMetrics(metrics, Map.of("step", step, "eval_accuracy", e.accuracy(), "eval_loss", e.loss()));
+                if (Double.isNaN(best[0]) || e.accuracy() > best[0]) {
+                    best[0] = e.accuracy();
+                    bestStep[0] = step;
+                    save(out.resolve("best"), step);
+                }
+            }
+
+            @Override
+            public void onStepEnd(long step) {
+                if (saveEvery > 0 && step % saveEvery == 0) {
+                    save(out.resolve("checkpoint-" + step), step);
+                    pruneCheckpoints(out);
+                }
+            }
+
+            private void save(Path dir, long step) {
+                try {
+                    Checkpoint.save(dir, net, finalLora, trainer.optimizer(), new Checkpoint.State(step, best[0], bestStep[0]));
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }
+        });
+        Checkpoint.save(out.resolve("checkpoint-" + trainer.step()), net, lora, trainer.optimizer(),
+                new Checkpoint.State(trainer.step(), best[0], bestStep[0]));
+        pruneCheckpoints(out);
+        if (lora != null) {
+            PeftAdapter.save(lora, lora.activeAdapter(), out.resolve("adapter"));
+        }
+        o.printf("done: %d steps%s; %s in %s%n", trainer.step(),
+                last == null ? "" : String.format(", validation accuracy %.2f%% (best %.2f%% at step %d)", 100 * last.accuracy(),
+                        100 * best[0], bestStep[0]),
+                lora != null ? "adapter" : "checkpoint", lora != null ? out.resolve("adapter") : out.resolve("checkpoint-" + trainer.step()));
+        return 0;
+    }
+
+    private static void appendMetrics(Path file, Map<String, Object> values) {
+        try {
+            String line = PythonJson.dumpsLine(values) + "\n";
+            Files.writeString(file, line, StandardCharsets.UTF_8, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    // A resumed run rewrites what came after its checkpoint, so metrics.jsonl reads as one uninterrupted run.
+    private static void keepMetricsUpTo(Path file, long step) throws IOException {
+        if (!Files.exists(file)) {
+            return;
+        }
+        List<String> kept = new ArrayList<>();
+        for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"step\": (\\d+)").matcher(line);
+            if (m.find() && Long.parseLong(m.group(1)) <= step) {
+                kept.add(line);
+            }
+        }
+        Files.write(file, kept, StandardCharsets.UTF_8);
+    }
+
+    private static void pruneCheckpoints(Path out) {
+        try (Stream<Path> dirs = Files.list(out)) {
+            List<Path> checkpoints = dirs.filter(p -> p.getFileName().toString().matches("checkpoint-\\d+"))
+                    .sorted((a, b) -> Long.compare(step(b), step(a))).toList();
+            for (Path old : checkpoints.subList(Math.min(KEEP_CHECKPOINTS, checkpoints.size()), checkpoints.size())) {
+                try (Stream<Path> walk = Files.walk(old)) {
+                    for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                        Files.delete(p);
+                    }
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static long step(Path checkpoint) {
+        return Long.parseLong(checkpoint.getFileName().toString().substring("checkpoint-".length()));
+    }
+}
