@@ -8,6 +8,10 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.WeakHashMap;
 
 /**
  * Single-precision matrix multiply, C = α·op(A)·op(B) + β·C, in the BLAS convention: row-major operands with
@@ -136,6 +140,111 @@ public final class Gemm {
         gemm(M, N, K, alpha, f32(A, offA, lda, transA), f32(B, offB, ldb, transB), beta, C, offC, ldc);
     }
 
+    /** A frozen B operand packed once for all of N and K, in aligned native memory. */
+    private record PackedB(int offset, int ld, boolean trans, int N, int K, MemorySegment panels) {
+        boolean matches(Operand b, int n, int k) {
+            return offset == b.offset() && ld == b.ld() && trans == b.trans() && N == n && K == k;
+        }
+    }
+
+    // Packed forms of frozen weights, by backing array; an entry is dropped whenever its array may have changed.
+    private static final Map<Object, List<PackedB>> FROZEN = new WeakHashMap<>();
+
+    /**
+     * Forgets any packed copy of {@code array}: tensors call this whenever they write into their storage, and
+     * parameters when they are frozen, unfrozen or replaced.
+     */
+    public static void invalidate(Object array) {
+        synchronized (FROZEN) {
+            if (!FROZEN.isEmpty()) {
+                FROZEN.remove(array);
+            }
+        }
+    }
+
+    private static MemorySegment frozenPanels(Operand b, int N, int K) {
+        Object array = b.f32() != null ? b.f32() : b.half();
+        synchronized (FROZEN) {
+            for (PackedB p : FROZEN.getOrDefault(array, List.of())) {
+                if (p.matches(b, N, K)) {
+                    return p.panels();
+                }
+            }
+        }
+        int n = ceilDiv(N, NR) * NR * even(K);
+        float[] heap = new float[n];
+        int blocks = ceilDiv(N, NR);
+        int perTask = Math.max(1, ceilDiv(blocks, Parallel.threads() * 4));
+        // Panels of different column blocks are disjoint within every K block, so packing splits by columns.
+        Parallel.forEach(ceilDiv(blocks, perTask), t -> {
+            int c0 = t * perTask * NR, c1 = Math.min(N, (t + 1) * perTask * NR);
+            packColumnsInPlace(heap, b, c0, c1, N, K);
+        });
+        MemorySegment seg = Arena.ofAuto().allocate(n * 4L, 64);
+        MemorySegment.copy(heap, 0, seg, ValueLayout.JAVA_FLOAT, 0, n);
+        synchronized (FROZEN) {
+            FROZEN.computeIfAbsent(array, k -> new ArrayList<>()).add(new PackedB(b.offset(), b.ld(), b.trans(), N, K, seg));
+        }
+        return seg;
+    }
+
+    // Packs op(B) columns [c0, c1) (c0 a multiple of NR) into their place within the packing of all N columns:
+    // block pc of the full packing starts at pc·padFull, and these columns' panels at c0·depth inside it.
+    private static void packColumnsInPlace(float[] dst, Operand b, int c0, int c1, int N, int K) {
+        int padFull = ceilDiv(N, NR) * NR;
+        int padLocal = ceilDiv(c1 - c0, NR) * NR;
+        float[] local = new float[padLocal * even(K)];
+        packPanels(local, b, true, c0, c1, 0, K);
+        for (int pc = 0; pc < K; pc += KC) {
+            int depth = even(Math.min(KC, K - pc));
+            System.arraycopy(local, pc * padLocal, dst, pc * padFull + c0 * depth, padLocal * depth);
+        }
+    }
+
+    /**
+     * As {@link #gemm}, for a B that does not change between calls (a frozen weight): its packed panels are made
+     * once and kept until {@link #invalidate} is called for its array, so steady training packs only A.
+     */
+    public static void gemmFrozenB(int M, int N, int K, float alpha, Operand a, Operand b,
+                                   float beta, float[] C, int offC, int ldc) {
+        check(M, N, K, a, b, C, offC, ldc);
+        if (M == 0 || N == 0 || K == 0 || alpha == 0f || (long) M * N * K < PARALLEL_THRESHOLD) {
+            gemm(M, N, K, alpha, a, b, beta, C, offC, ldc);
+            return;
+        }
+        MemorySegment bs = frozenPanels(b, N, K);
+        int nPad = ceilDiv(N, NR) * NR;
+        int threads = Parallel.threads();
+        boolean splitColumns = N >= M || M < MR * threads;
+        int units = splitColumns ? ceilDiv(N, NR) : ceilDiv(M, MR);
+        int tasks = Math.max(1, Math.min(units, threads == 1 ? 1 : threads * TASKS_PER_THREAD));
+        if (splitColumns) {
+            int mPad = ceilDiv(M, MR) * MR;
+            float[] ap = BUFFERS.get().a(mPad * even(K));
+            Parallel.forEach(tasks > 1 ? ceilDiv(K, KC) : 1, blk -> {
+                int k0 = tasks > 1 ? blk * KC : 0;
+                packA(ap, a, 0, M, k0, tasks > 1 ? Math.min(K, k0 + KC) : K, alpha);
+            });
+            Parallel.forEach(tasks, t -> {
+                int n0 = (int) ((long) units * t / tasks) * NR;
+                int n1 = Math.min(N, (int) ((long) units * (t + 1) / tasks) * NR);
+                scaleC(M, n1 - n0, beta, C, offC + n0, ldc);
+                multiply(ap, mPad, M, bs, n0, nPad, n1 - n0, K, C, offC + n0, ldc, BUFFERS.get().tile);
+            });
+        } else {
+            Parallel.forEach(tasks, t -> {
+                int m0 = (int) ((long) units * t / tasks) * MR;
+                int m1 = Math.min(M, (int) ((long) units * (t + 1) / tasks) * MR);
+                scaleC(m1 - m0, N, beta, C, offC + m0 * ldc, ldc);
+                Buffers own = BUFFERS.get();
+                int mPad = ceilDiv(m1 - m0, MR) * MR;
+                float[] ap = own.a(mPad * even(K));
+                packA(ap, a, m0, m1, 0, K, alpha);
+                multiply(ap, mPad, m1 - m0, bs, 0, nPad, N, K, C, offC + m0 * ldc, ldc, own.tile);
+            });
+        }
+    }
+
     /** C = α·op(A)·op(B) + β·C for operands in any storage type; see {@link #sgemm}. */
     public static void gemm(int M, int N, int K, float alpha, Operand a, Operand b,
                             float beta, float[] C, int offC, int ldc) {
@@ -169,7 +278,7 @@ public final class Gemm {
                 scaleC(M, n1 - n0, beta, C, offC + n0, ldc);   // the micro-kernel adds into C
                 Buffers own = BUFFERS.get();
                 MemorySegment bs = own.packB(b, n0, n1, K);
-                multiply(ap, mPad, M, bs, ceilDiv(n1 - n0, NR) * NR, n1 - n0, K, C, offC + n0, ldc, own.tile);
+                multiply(ap, mPad, M, bs, 0, ceilDiv(n1 - n0, NR) * NR, n1 - n0, K, C, offC + n0, ldc, own.tile);
             });
         } else {
             int nPad = ceilDiv(N, NR) * NR;
@@ -183,17 +292,18 @@ public final class Gemm {
                 // The shared B lives in the calling thread's b buffers; tasks only ever touch their own a.
                 float[] ap = own.a(mPad * even(K));
                 packA(ap, a, m0, m1, 0, K, alpha);
-                multiply(ap, mPad, m1 - m0, bs, nPad, N, K, C, offC + m0 * ldc, ldc, own.tile);
+                multiply(ap, mPad, m1 - m0, bs, 0, nPad, N, K, C, offC + m0 * ldc, ldc, own.tile);
             });
         }
     }
 
     /**
-     * C[0:rows, 0:cols] += Apacked·Bpacked, where A holds {@code rows} rows (padded to aPad) and B {@code cols}
-     * columns (padded to bPad), both packed for all of K in KC-deep blocks. Loop order is GotoBLAS's: a KC×NR
-     * panel of B stays in L1 while an MC×KC block of A streams from L2.
+     * C[0:rows, 0:cols] += Apacked·Bpacked, where A holds {@code rows} rows (padded to aPad) and the packed B
+     * holds bPad columns, of which this call uses {@code cols} starting at column bCol0 (a multiple of NR); both
+     * are packed for all of K in KC-deep blocks. Loop order is GotoBLAS's: a KC×NR panel of B stays in L1 while
+     * an MC×KC block of A streams from L2.
      */
-    private static void multiply(float[] ap, int aPad, int rows, MemorySegment bs, int bPad, int cols, int K,
+    private static void multiply(float[] ap, int aPad, int rows, MemorySegment bs, int bCol0, int bPad, int cols, int K,
                                  float[] C, int cOff, int ldc, float[] tile) {
         for (int pc = 0; pc < K; pc += KC) {
             int kc = even(Math.min(KC, K - pc));
@@ -203,7 +313,7 @@ public final class Gemm {
                 int icEnd = Math.min(rows, ic + MC);
                 for (int jr = 0; jr < cols; jr += NR) {
                     int nr = Math.min(NR, cols - jr);
-                    long bOff = (bBlock + (long) jr * kc) * 4;
+                    long bOff = (bBlock + (long) (bCol0 + jr) * kc) * 4;
                     for (int ir = ic; ir < icEnd; ir += MR) {
                         int mr = Math.min(MR, rows - ir);
                         int aOff = aBlock + ir * kc;

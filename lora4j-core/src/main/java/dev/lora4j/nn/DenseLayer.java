@@ -80,7 +80,11 @@ public abstract sealed class DenseLayer extends Module permits Linear, Conv1D {
                 System.arraycopy(b, 0, out.data(), n * outFeatures, outFeatures);
             }
         }
-        Ops.matmul(typeName(), out, input, false, weight.value(), !fanInFanOut, bias != null ? 1f : 0f);
+        if (weight.requiresGrad()) {
+            Ops.matmul(typeName(), out, input, false, weight.value(), !fanInFanOut, bias != null ? 1f : 0f);
+        } else {
+            Ops.matmulFrozen(typeName(), out, input, false, weight.value(), !fanInFanOut, bias != null ? 1f : 0f);
+        }
         return out.view(inputShape.withLast(outFeatures).toArray());
     }
 
@@ -105,7 +109,11 @@ public abstract sealed class DenseLayer extends Module permits Linear, Conv1D {
             Ops.addColumnSums(bias.grad(), d);
         }
         dinp = Tensor.reuse(dinp, input.shape());
-        Ops.matmul(typeName(), dinp, d, false, weight.value(), fanInFanOut, 0f);      // dx = dout·W
+        if (weight.requiresGrad()) {
+            Ops.matmul(typeName(), dinp, d, false, weight.value(), fanInFanOut, 0f);      // dx = dout·W
+        } else {
+            Ops.matmulFrozen(typeName(), dinp, d, false, weight.value(), fanInFanOut, 0f);
+        }
         return dinp.view(inputShape.toArray());
     }
 

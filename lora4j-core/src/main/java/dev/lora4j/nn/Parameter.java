@@ -35,7 +35,14 @@ public final class Parameter {
         if (requiresGrad && newValue.dtype() != DType.F32) {
             throw new IllegalArgumentException("Parameter.setValue: a trainable parameter must be F32, got " + newValue.dtype());
         }
+        forgetPacked();
         value = newValue;
+    }
+
+    // Kernels may keep a packed copy of a frozen value; any change of value or of frozenness drops it.
+    private void forgetPacked() {
+        dev.lora4j.kernels.Gemm.invalidate(value.storage() instanceof dev.lora4j.tensor.Storage.F32 f ? f.data()
+                : value.halfData());
     }
 
     /** The float32 gradient, same shape as the value; zeros when first asked for. */
@@ -61,6 +68,7 @@ public final class Parameter {
         if (requiresGrad && value.dtype() != DType.F32) {
             throw new IllegalStateException("Parameter: cannot train a " + value.dtype() + " parameter; convert it to F32 first");
         }
+        forgetPacked();
         this.requiresGrad = requiresGrad;
         if (!requiresGrad) {
             grad = null;

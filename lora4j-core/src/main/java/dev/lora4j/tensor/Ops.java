@@ -21,6 +21,19 @@ public final class Ops {
     /** out = alpha·op(a)·op(b) + beta·out; see {@link #matmul(String, Tensor, Tensor, boolean, Tensor, boolean, float)}. */
     public static void matmul(String op, Tensor out, float alpha, Tensor a, boolean transA, Tensor b, boolean transB,
                               float beta) {
+        matmul(op, out, alpha, a, transA, b, transB, beta, false);
+    }
+
+    /**
+     * out = op(a)·op(b) + beta·out where b is a frozen weight: its packed form is computed once and reused until
+     * the weight is written to (see {@link Gemm#gemmFrozenB}).
+     */
+    public static void matmulFrozen(String op, Tensor out, Tensor a, boolean transA, Tensor frozen, boolean transB, float beta) {
+        matmul(op, out, 1f, a, transA, frozen, transB, beta, true);
+    }
+
+    private static void matmul(String op, Tensor out, float alpha, Tensor a, boolean transA, Tensor b, boolean transB,
+                               float beta, boolean frozenB) {
         require2d(op, a);
         require2d(op, b);
         int M = transA ? a.dim(1) : a.dim(0);
@@ -36,7 +49,11 @@ public final class Ops {
                     + ", expected an F32 (" + M + ", " + N + ") matrix with contiguous rows");
         }
         int ldc = M > 1 ? out.stride(0) : N;
-        Gemm.gemm(M, N, K, alpha, operand(a, transA), operand(b, transB), beta, out.data(), out.offset(), ldc);
+        if (frozenB) {
+            Gemm.gemmFrozenB(M, N, K, alpha, operand(a, transA), operand(b, transB), beta, out.data(), out.offset(), ldc);
+        } else {
+            Gemm.gemm(M, N, K, alpha, operand(a, transA), operand(b, transB), beta, out.data(), out.offset(), ldc);
+        }
     }
 
     /** The GEMM operand view of a 2-D tensor whose rows are contiguous. */

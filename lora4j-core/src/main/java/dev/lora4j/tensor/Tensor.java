@@ -287,6 +287,7 @@ public final class Tensor {
     /** Sets the element at the given index of a float32 tensor. */
     public void set(float value, int... index) {
         data()[storageIndex(index)] = value;
+        dev.lora4j.kernels.Gemm.invalidate(data());
     }
 
     /** The single value of a one-element tensor. */
@@ -315,6 +316,7 @@ public final class Tensor {
     /** Sets every element of this contiguous float32 tensor to {@code value}; returns this. */
     public Tensor fill(float value) {
         float[] d = contiguousData("fill");
+        dev.lora4j.kernels.Gemm.invalidate(d);
         Arrays.fill(d, offset, offset + numel(), value);
         return this;
     }
@@ -323,6 +325,7 @@ public final class Tensor {
     public Tensor copyFrom(Tensor src) {
         requireSameShape("copyFrom", src);
         float[] d = contiguousData("copyFrom");
+        dev.lora4j.kernels.Gemm.invalidate(d);
         src.forEachIndex((i, s) -> d[offset + i] = src.storage.get(s));
         return this;
     }
@@ -336,6 +339,7 @@ public final class Tensor {
     public Tensor addScaledInPlace(Tensor other, float scale) {
         requireSameShape("addInPlace", other);
         float[] d = contiguousData("addInPlace");
+        dev.lora4j.kernels.Gemm.invalidate(d);
         float[] o = other.contiguousData("addInPlace");
         dev.lora4j.kernels.VectorOps.axpy(d, offset, o, other.offset, scale, numel());
         return this;
@@ -344,6 +348,7 @@ public final class Tensor {
     /** this *= scale, element-wise; returns this. */
     public Tensor scaleInPlace(float scale) {
         float[] d = contiguousData("scaleInPlace");
+        dev.lora4j.kernels.Gemm.invalidate(d);
         dev.lora4j.kernels.VectorOps.scale(d, offset, scale, numel());
         return this;
     }

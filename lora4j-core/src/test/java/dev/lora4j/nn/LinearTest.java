@@ -79,4 +79,24 @@ class LinearTest {
         var e = assertThrows(IllegalArgumentException.class, () -> new Linear(16, 4, true).forward(Tensor.zeros(2, 15)));
         assertEquals("Linear: input has 15 features (shape (2, 15)), expected 16", e.getMessage());
     }
+
+    @Test
+    void frozenWeightsUseAPackedCopyThatFollowsEveryChange() {
+        // big enough for the threaded GEMM path that keeps packed copies of frozen weights
+        Linear frozen = new Linear(96, 80, true, 3);
+        Linear reference = new Linear(96, 80, true, 3);
+        frozen.requiresGrad(false);
+        Tensor x = GradCheck.random(1, 70, 96);
+        Tensor dout = GradCheck.random(2, 70, 80);
+        for (int round = 0; round < 3; round++) {
+            assertClose(reference.forward(x).copy(), frozen.forward(x), 1e-5f, 1e-5f);
+            assertClose(reference.backward(dout).copy(), frozen.backward(dout), 1e-5f, 1e-5f);
+            Tensor next = GradCheck.random(10 + round, 80, 96);
+            frozen.weight().value().copyFrom(next);          // a write through the tensor drops the packed copy
+            reference.weight().value().copyFrom(next);
+        }
+        frozen.weight().setValue(frozen.weight().value().to(DType.BF16));   // a new value, in bf16
+        reference.weight().value().copyFrom(frozen.weight().value().toF32());
+        assertClose(reference.forward(x).copy(), frozen.forward(x), 1e-5f, 1e-5f);
+    }
 }

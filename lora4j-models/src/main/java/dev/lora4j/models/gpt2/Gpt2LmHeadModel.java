@@ -37,7 +37,12 @@ public final class Gpt2LmHeadModel extends Module {
         int C = transformer.config().nEmbd();
         int V = transformer.config().vocabSize();
         logits = Tensor.reuse(logits, Shape.of(B * T, V));
-        Ops.matmul("lm_head", logits, hidden.view(B * T, C), false, transformer.wte().weight().value(), true, 0f);
+        Parameter wte = transformer.wte().weight();
+        if (wte.requiresGrad()) {
+            Ops.matmul("lm_head", logits, hidden.view(B * T, C), false, wte.value(), true, 0f);
+        } else {
+            Ops.matmulFrozen("lm_head", logits, hidden.view(B * T, C), false, wte.value(), true, 0f);
+        }
         return logits.view(B, T, V);
     }
 
@@ -52,7 +57,11 @@ public final class Gpt2LmHeadModel extends Module {
             Ops.matmul("lm_head", wte.grad(), d, true, hidden.view(-1, C), false, 1f);   // dW += dlogitsᵀ·h
         }
         dhidden = Tensor.reuse(dhidden, Shape.of(d.dim(0), C));
-        Ops.matmul("lm_head", dhidden, d, false, wte.value(), false, 0f);             // dh = dlogits·W
+        if (wte.requiresGrad()) {
+            Ops.matmul("lm_head", dhidden, d, false, wte.value(), false, 0f);             // dh = dlogits·W
+        } else {
+            Ops.matmulFrozen("lm_head", dhidden, d, false, wte.value(), false, 0f);
+        }
         return transformer.backward(dhidden.view(hidden.shape().toArray()));
     }
 
