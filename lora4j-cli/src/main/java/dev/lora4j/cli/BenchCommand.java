@@ -137,6 +137,8 @@ final class BenchCommand implements Callable<Integer> {
         result.put("trainable_params", model.trainableParameters().stream().mapToLong(Parameter::numel).sum());
         result.put("tokens_per_second", (double) batch * seq * steps / timed);
         result.put("seconds_per_step", timed / steps);
+        result.put("weight_mb", model.namedParameters().values().stream()
+                .mapToLong(p -> (long) p.numel() * (p.value().dtype() == DType.F32 ? 4 : 2)).sum() / 1048576.0);
         result.put("peak_rss_mb", peakRssMb());
         result.put("loss", (double) lastLoss[0]);
         System.out.println(PythonJson.dumpsLine(result));

@@ -1,5 +1,9 @@
 package dev.lora4j.kernels;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
 /**
  * Softmax cross-entropy over a vocabulary, with PyTorch's {@code ignore_index} and {@code label_smoothing}, and
  * an optional per-position weight (the loss mask of the LoRA paper's GPT-2 recipe).
@@ -9,6 +13,8 @@ package dev.lora4j.kernels;
  * (their count, without weights), again as PyTorch's {@code reduction='mean'}.
  */
 public final class CrossEntropy {
+    private static final VectorSpecies<Float> S = VectorOps.S;
+
     private CrossEntropy() {
     }
 
@@ -37,14 +43,26 @@ public final class CrossEntropy {
                         + " is outside [0, " + V + ") and is not the ignore index " + ignoreIndex);
             }
             int row = n * V;
-            float max = Float.NEGATIVE_INFINITY;
-            double sumLogits = 0;
-            for (int j = 0; j < V; j++) {
+            int vec = S.loopBound(V);
+            FloatVector vmax = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+            FloatVector vsum = FloatVector.zero(S);
+            for (int j = 0; j < vec; j += S.length()) {
+                FloatVector x = FloatVector.fromArray(S, logits, row + j);
+                vmax = vmax.max(x);
+                vsum = vsum.add(x);
+            }
+            float max = vmax.reduceLanes(VectorOperators.MAX);
+            double sumLogits = vsum.reduceLanes(VectorOperators.ADD);
+            for (int j = vec; j < V; j++) {
                 max = Math.max(max, logits[row + j]);
                 sumLogits += logits[row + j];
             }
-            double sum = 0;
-            for (int j = 0; j < V; j++) {
+            FloatVector vexp = FloatVector.zero(S);
+            for (int j = 0; j < vec; j += S.length()) {
+                vexp = vexp.add(FloatVector.fromArray(S, logits, row + j).sub(max).lanewise(VectorOperators.EXP));
+            }
+            double sum = vexp.reduceLanes(VectorOperators.ADD);
+            for (int j = vec; j < V; j++) {
                 sum += Math.exp(logits[row + j] - max);
             }
             double logZ = max + Math.log(sum);
@@ -88,7 +106,12 @@ public final class CrossEntropy {
             float g = scale * (weights == null ? 1f : weights[n]);
             float logZ = lse[n];
             float uniform = smoothing / V;
-            for (int j = 0; j < V; j++) {
+            int vec = S.loopBound(V);
+            for (int j = 0; j < vec; j += S.length()) {
+                FloatVector p = FloatVector.fromArray(S, logits, row + j).sub(logZ).lanewise(VectorOperators.EXP);
+                p.sub(uniform).mul(g).intoArray(dlogits, row + j);
+            }
+            for (int j = vec; j < V; j++) {
                 float p = (float) Math.exp(logits[row + j] - logZ);
                 dlogits[row + j] = g * (p - uniform);
             }

@@ -208,7 +208,8 @@ public final class Gemm {
     public static void gemmFrozenB(int M, int N, int K, float alpha, Operand a, Operand b,
                                    float beta, float[] C, int offC, int ldc) {
         check(M, N, K, a, b, C, offC, ldc);
-        if (M == 0 || N == 0 || K == 0 || alpha == 0f || (long) M * N * K < PARALLEL_THRESHOLD) {
+        // A bf16/f16 weight is stored narrow to halve its memory; a float32 packed copy would undo that.
+        if (M == 0 || N == 0 || K == 0 || alpha == 0f || (long) M * N * K < PARALLEL_THRESHOLD || b.f32() == null) {
             gemm(M, N, K, alpha, a, b, beta, C, offC, ldc);
             return;
         }
