@@ -127,7 +127,7 @@ public final class MultiHeadAttention extends Module {
 
     /** The row view of a (B, T, C) tensor whose rows are contiguous and evenly spaced. */
     private static Attention.Rows rows(Tensor t) {
-        if (t.stride(2) != 1 || t.stride(0) != t.dim(1) * t.stride(1)) {
+        if (t.stride(2) != 1 || (t.dim(0) > 1 && t.stride(0) != t.dim(1) * t.stride(1))) {
             throw new IllegalArgumentException("MultiHeadAttention: tensor " + t.shape() + " has an unsupported layout");
         }
         return new Attention.Rows(t.data(), t.offset(), t.stride(1));

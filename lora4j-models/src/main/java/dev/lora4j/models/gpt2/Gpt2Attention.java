@@ -29,6 +29,19 @@ public final class Gpt2Attention extends Module {
         return residDropout.forward(child("c_proj").forward(attention.forward(child("c_attn").forward(x))));
     }
 
+    /**
+     * Inference on new positions x (B, t, C) given the cached keys and values of earlier positions: appends this
+     * step's keys and values to {@code cache} and attends over all of them, causally.
+     */
+    Tensor forwardCached(Tensor x, KvCache.Layer cache, int past) {
+        Tensor qkv = child("c_attn").forward(x);
+        int c = qkv.dim(2) / 3;
+        cache.append(qkv.narrow(2, c, c), qkv.narrow(2, 2 * c, c));
+        int s = past + x.dim(1);
+        Tensor y = attention.forward(qkv.narrow(2, 0, c).contiguous(), cache.keys(s).contiguous(), cache.values(s).contiguous(), null);
+        return residDropout.forward(child("c_proj").forward(y));
+    }
+
     @Override
     public Tensor backward(Tensor dout) {
         return child("c_attn").backward(attention.backward(child("c_proj").backward(residDropout.backward(dout))));

@@ -30,6 +30,13 @@ public final class Gpt2Block extends Module {
         return out;
     }
 
+    /** Inference on new positions with cached keys and values; see {@link Gpt2Attention#forwardCached}. */
+    Tensor forwardCached(Tensor x, KvCache.Layer cache, int past) {
+        h = Tensor.reuse(h, x.shape()).copyFrom(x).addInPlace(attn.forwardCached(ln1.forward(x), cache, past));
+        out = Tensor.reuse(out, x.shape()).copyFrom(h).addInPlace(mlp.forward(ln2.forward(h)));
+        return out;
+    }
+
     @Override
     public Tensor backward(Tensor dout) {
         dh = Tensor.reuse(dh, dout.shape()).copyFrom(dout).addInPlace(ln2.backward(mlp.backward(dout)));

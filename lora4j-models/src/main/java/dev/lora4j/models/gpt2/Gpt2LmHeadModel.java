@@ -46,6 +46,19 @@ public final class Gpt2LmHeadModel extends Module {
         return logits.view(B, T, V);
     }
 
+    /**
+     * Logits (B, V) of the last of T new tokens per sequence, attending to what {@code cache} holds (which then
+     * includes the new tokens): one step of incremental decoding.
+     */
+    public Tensor nextTokenLogits(int[] ids, int B, int T, KvCache cache) {
+        Tensor hiddenNew = transformer.forwardCached(ids, B, T, cache);
+        int C = transformer.config().nEmbd();
+        Tensor last = hiddenNew.narrow(1, T - 1, 1).contiguous().view(B, C);
+        Tensor out = Tensor.zeros(B, transformer.config().vocabSize());
+        Ops.matmul("lm_head", out, last, false, transformer.wte().weight().value(), true, 0f);
+        return out;
+    }
+
     /** Backward from d(loss)/d(logits) (B, T, V) through the tied head and the transformer. */
     @Override
     public Tensor backward(Tensor dlogits) {

@@ -58,15 +58,51 @@ public final class Gpt2Model extends Module {
         if (T > config.nPositions()) {
             throw new IllegalArgumentException("GPT-2: sequence length " + T + " exceeds n_positions " + config.nPositions());
         }
-        if (positions.length != B * T) {
+        embed(ids, B, T, 0);
+        return lnF.forward(h.forward(drop.forward(x)));
+    }
+
+    // x = wte[ids] + wpe[past + t] for ids laid out (B, T).
+    private void embed(int[] ids, int B, int T, int past) {
+        if (past + T > config.nPositions()) {
+            throw new IllegalArgumentException("GPT-2: position " + (past + T) + " exceeds n_positions " + config.nPositions());
+        }
+        if (positions.length != B * T || positions[0] != past || (T > 1 && positions[1] != past + 1)
+                || positions[positions.length - 1] != past + T - 1) {
             positions = new int[B * T];
             for (int i = 0; i < positions.length; i++) {
-                positions[i] = i % T;
+                positions[i] = past + i % T;
             }
         }
         x = Tensor.reuse(x, Shape.of(B, T, config.nEmbd())).copyFrom(lookup("wte").forward(ids, B, T))
                 .addInPlace(lookup("wpe").forward(positions, B, T));
-        return lnF.forward(h.forward(drop.forward(x)));
+    }
+
+    /**
+     * Hidden states (B, T, C) of T new tokens per sequence, attending to the {@code cache.length()} positions
+     * already in {@code cache}, which then holds these too: incremental decoding.
+     *
+     * @throws IllegalArgumentException if the cache is full or its batch differs from B
+     */
+    public Tensor forwardCached(int[] ids, int B, int T, KvCache cache) {
+        if (cache.batch() != B || cache.length() + T > cache.capacity()) {
+            throw new IllegalArgumentException("GPT-2: cache holds " + cache.batch() + " sequences of up to " + cache.capacity()
+                    + " positions; got " + B + " sequences reaching position " + (cache.length() + T));
+        }
+        int past = cache.length();
+        embed(ids, B, T, past);
+        Tensor y = drop.forward(x);
+        int i = 0;
+        for (Module block : h.children().values()) {
+            y = ((Gpt2Block) block).forwardCached(y, cache.layer(i++), past);
+        }
+        cache.advance(T);
+        return lnF.forward(y);
+    }
+
+    /** A cache for B sequences of up to {@code capacity} positions (at most n_positions). */
+    public KvCache newCache(int B, int capacity) {
+        return new KvCache(config.nLayer(), B, Math.min(capacity, config.nPositions()), config.nEmbd());
     }
 
     /** Adds gradients into every trainable parameter given d(loss)/d(hidden states). Ids have no gradient. */
