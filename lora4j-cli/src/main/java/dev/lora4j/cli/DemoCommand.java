@@ -11,6 +11,7 @@ import dev.lora4j.tokenizer.WordPieceTokenizer;
 import dev.lora4j.train.LabeledText;
 import dev.lora4j.train.SeqClsData;
 import dev.lora4j.train.SeqClsTrainer;
+import dev.lora4j.train.TrainingLoop;
 import dev.lora4j.train.TrainOptions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -84,7 +85,7 @@ final class DemoCommand implements Callable<Integer> {
         int warmup = (int) Math.min(100, new SeqClsTrainer(model, tokenizer, probe).totalSteps(train.size()) / 10);
         TrainOptions options = new TrainOptions(lr, 0.01f, warmup, "linear", epochs, 0, batchSize, 1, 1f, 0f, seed, 128, 0, 25);
         SeqClsTrainer trainer = new SeqClsTrainer(model, tokenizer, options);
-        SeqClsTrainer.Evaluation before = trainer.evaluate(dev);
+        TrainingLoop.Evaluation before = trainer.evaluate(dev);
         o.printf("[2/6] dev accuracy before fine-tuning (untrained classifier head): %.2f%% on %,d sentences%n",
                 100 * before.accuracy(), before.examples());
 
@@ -97,7 +98,7 @@ final class DemoCommand implements Callable<Integer> {
                 lora.trainableParametersLine());
         o.printf("      training on %,d sentences, %d epoch(s), batch %d, %,d steps%n", train.size(), epochs, batchSize,
                 trainer.totalSteps(train.size()));
-        SeqClsTrainer.Evaluation after = trainer.train(train, dev, new ProgressPrinter(o));
+        TrainingLoop.Evaluation after = trainer.train(train, dev, new ProgressPrinter(o));
         o.printf("[4/6] dev accuracy after fine-tuning: %.2f%% (was %.2f%%), loss %.4f%n", 100 * after.accuracy(),
                 100 * before.accuracy(), after.loss());
 
@@ -110,7 +111,7 @@ final class DemoCommand implements Callable<Integer> {
         int[] adapted = trainer.predict(samples);
         Module merged = lora.mergeAndUnload(true, null);
         int[] fromMerged = trainer.predict(samples);
-        SeqClsTrainer.Evaluation mergedEval = trainer.evaluate(dev);
+        TrainingLoop.Evaluation mergedEval = trainer.evaluate(dev);
         o.printf("[6/6] merged the adapter into the base weights (%s): dev accuracy %.2f%%%n", merged.typeName(),
                 100 * mergedEval.accuracy());
         for (int i = 0; i < samples.size(); i++) {

@@ -5,6 +5,7 @@ import dev.lora4j.lora.PeftAdapter;
 import dev.lora4j.train.LabeledText;
 import dev.lora4j.train.SeqClsData;
 import dev.lora4j.train.SeqClsTrainer;
+import dev.lora4j.train.TrainingLoop;
 import dev.lora4j.train.TrainOptions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -51,7 +52,7 @@ final class EvalCommand implements Callable<Integer> {
             PeftAdapter.load(setup.model(), adapter);
         }
         TrainOptions options = new TrainOptions(1e-3f, 0f, 0, "constant", 1, 0, 64, 1, 0f, 0f, 0, maxLength, 0, 1);
-        SeqClsTrainer.Evaluation e = new SeqClsTrainer(setup.model(), setup.tokenizer(), options).evaluate(examples);
+        TrainingLoop.Evaluation e = new SeqClsTrainer(setup.model(), setup.tokenizer(), options).evaluate(examples);
         if (json) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("accuracy", e.accuracy());

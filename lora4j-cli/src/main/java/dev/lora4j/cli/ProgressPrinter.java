@@ -1,6 +1,7 @@
 package dev.lora4j.cli;
 
-import dev.lora4j.train.SeqClsTrainer;
+import dev.lora4j.train.TrainingLoop;
+import dev.lora4j.train.TrainingLoop;
 
 import java.io.PrintStream;
 
@@ -8,7 +9,7 @@ import java.io.PrintStream;
  * Training progress for people: on a terminal one line redrawn in place (step, loss, learning rate, tokens/s,
  * ETA); otherwise, as in CI logs, one plain line per report.
  */
-final class ProgressPrinter implements SeqClsTrainer.Listener {
+final class ProgressPrinter implements TrainingLoop.Listener {
     private final PrintStream out;
     private final boolean terminal = System.console() != null;
     private boolean pendingLine;
@@ -18,7 +19,7 @@ final class ProgressPrinter implements SeqClsTrainer.Listener {
     }
 
     @Override
-    public void onStep(SeqClsTrainer.Step s) {
+    public void onStep(TrainingLoop.Step s) {
         String line = String.format("      step %d/%d  loss %.4f  lr %.2e  %,.0f tokens/s  ETA %s", s.step(), s.totalSteps(),
                 s.loss(), s.lr(), s.tokensPerSecond(), eta(s.etaSeconds()));
         if (terminal) {
@@ -34,7 +35,7 @@ final class ProgressPrinter implements SeqClsTrainer.Listener {
     }
 
     @Override
-    public void onEvaluation(long step, SeqClsTrainer.Evaluation e) {
+    public void onEvaluation(long step, TrainingLoop.Evaluation e) {
         endLine();
         out.printf("      eval at step %d: accuracy %.2f%%  loss %.4f%n", step, 100 * e.accuracy(), e.loss());
     }

@@ -9,6 +9,7 @@ import dev.lora4j.train.Checkpoint;
 import dev.lora4j.train.LabeledText;
 import dev.lora4j.train.SeqClsData;
 import dev.lora4j.train.SeqClsTrainer;
+import dev.lora4j.train.TrainingLoop;
 import dev.lora4j.train.TrainOptions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -167,8 +168,8 @@ final class TrainCommand implements Callable<Integer> {
         double[] best = {Double.NaN};
         long[] bestStep = {-1};
         if (resume != null) {
-            Checkpoint.State state = Checkpoint.load(resume, net, lora, trainer.optimizer());
-            trainer.resumeAt(state.globalStep());
+            Checkpoint.State state = Checkpoint.load(resume, net, lora, trainer.loop().optimizer());
+            trainer.loop().resumeAt(state.globalStep());
             best[0] = state.bestMetric();
             bestStep[0] = state.bestStep();
             keepMetricsUpTo(metrics, state.globalStep());
@@ -180,16 +181,16 @@ final class TrainCommand implements Callable<Integer> {
                 trainer.totalSteps(train.size()));
         LoraModel finalLora = lora;
         ProgressPrinter progress = new ProgressPrinter(o);
-        SeqClsTrainer.Evaluation last = trainer.train(train, valid, new SeqClsTrainer.Listener() {
+        TrainingLoop.Evaluation last = trainer.train(train, valid, new TrainingLoop.Listener() {
             @Override
-            public void onStep(SeqClsTrainer.Step s) {
+            public void onStep(TrainingLoop.Step s) {
                 progress.onStep(s);
                 appendMetrics(metrics, Map.of("step", s.step(), "epoch", s.epoch(), "loss", s.loss(), "lr", s.lr(),
                         "tokens_per_second", s.tokensPerSecond()));
             }
 
             @Override
-            public void onEvaluation(long step, SeqClsTrainer.Evaluation e) {
+            public void onEvaluation(long step, TrainingLoop.Evaluation e) {
                 progress.onEvaluation(step, e);
                 appendMetrics(metrics, Map.of("step", step, "eval_accuracy", e.accuracy(), "eval_loss", e.loss()));
                 if (Double.isNaN(best[0]) || e.accuracy() > best[0]) {
@@ -209,22 +210,22 @@ final class TrainCommand implements Callable<Integer> {
 
             private void save(Path dir, long step) {
                 try {
-                    Checkpoint.save(dir, net, finalLora, trainer.optimizer(), new Checkpoint.State(step, best[0], bestStep[0]));
+                    Checkpoint.save(dir, net, finalLora, trainer.loop().optimizer(), new Checkpoint.State(step, best[0], bestStep[0]));
                 } catch (IOException e) {
                     throw new UncheckedIOException(e);
                 }
             }
         });
-        Checkpoint.save(out.resolve("checkpoint-" + trainer.step()), net, lora, trainer.optimizer(),
-                new Checkpoint.State(trainer.step(), best[0], bestStep[0]));
+        Checkpoint.save(out.resolve("checkpoint-" + trainer.loop().step()), net, lora, trainer.loop().optimizer(),
+                new Checkpoint.State(trainer.loop().step(), best[0], bestStep[0]));
         pruneCheckpoints(out);
         if (lora != null) {
             PeftAdapter.save(lora, lora.activeAdapter(), out.resolve("adapter"));
         }
-        o.printf("done: %d steps%s; %s in %s%n", trainer.step(),
+        o.printf("done: %d steps%s; %s in %s%n", trainer.loop().step(),
                 last == null ? "" : String.format(", validation accuracy %.2f%% (best %.2f%% at step %d)", 100 * last.accuracy(),
                         100 * best[0], bestStep[0]),
-                lora != null ? "adapter" : "checkpoint", lora != null ? out.resolve("adapter") : out.resolve("checkpoint-" + trainer.step()));
+                lora != null ? "adapter" : "checkpoint", lora != null ? out.resolve("adapter") : out.resolve("checkpoint-" + trainer.loop().step()));
         return 0;
     }
 

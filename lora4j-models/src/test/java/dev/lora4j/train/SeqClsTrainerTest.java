@@ -65,9 +65,9 @@ class SeqClsTrainerTest {
         List<LabeledText> valid = sentences(200, 99);
         double before = trainer.evaluate(valid).accuracy();
         List<Long> steps = new ArrayList<>();
-        SeqClsTrainer.Evaluation after = trainer.train(sentences(400, 1), valid, new SeqClsTrainer.Listener() {
+        TrainingLoop.Evaluation after = trainer.train(sentences(400, 1), valid, new TrainingLoop.Listener() {
             @Override
-            public void onStep(SeqClsTrainer.Step s) {
+            public void onStep(TrainingLoop.Step s) {
                 steps.add(s.step());
             }
         });
