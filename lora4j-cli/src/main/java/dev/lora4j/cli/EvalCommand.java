@@ -2,7 +2,10 @@ package dev.lora4j.cli;
 
 import dev.lora4j.io.PythonJson;
 import dev.lora4j.lora.PeftAdapter;
+import dev.lora4j.train.CausalLmData;
+import dev.lora4j.train.CausalLmTrainer;
 import dev.lora4j.train.LabeledText;
+import dev.lora4j.train.PromptCompletion;
 import dev.lora4j.train.SeqClsData;
 import dev.lora4j.train.SeqClsTrainer;
 import dev.lora4j.train.TrainingLoop;
@@ -26,10 +29,10 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--adapter", paramLabel = "DIR", description = "A PEFT adapter directory to apply.")
     Path adapter;
 
-    @Option(names = "--task", defaultValue = "seq-cls", description = "seq-cls (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--task", defaultValue = "seq-cls", description = "seq-cls or causal-lm (default: ${DEFAULT-VALUE}).")
     String task;
 
-    @Option(names = "--data", required = true, paramLabel = "FILE", description = "Labelled data: TSV or JSONL.")
+    @Option(names = "--data", required = true, paramLabel = "FILE", description = "seq-cls: TSV or JSONL with labels; causal-lm: 'context||completion' lines or JSONL.")
     Path data;
 
     @Option(names = "--num-labels", defaultValue = "2", description = "Classes of a built-in model's head (default: ${DEFAULT-VALUE}).")
@@ -43,22 +46,38 @@ final class EvalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        if (!task.equals("seq-cls")) {
-            throw new IllegalArgumentException("--task: '" + task + "' is not supported by eval yet; use seq-cls");
+        TrainOptions options = new TrainOptions(1e-3f, 0f, 0, "constant", 1, 0, 16, 1, 0f, 0f, 0, maxLength, 0, 1);
+        TrainingLoop.Evaluation e;
+        boolean lm = task.equals("causal-lm");
+        if (lm) {
+            List<PromptCompletion> examples = CausalLmData.read(data);
+            CausalLmSetup setup = CausalLmSetup.load(model);
+            if (adapter != null) {
+                PeftAdapter.load(setup.model(), adapter);
+            }
+            e = new CausalLmTrainer(setup.model(), setup.tokenizer(), options).evaluate(examples);
+        } else if (task.equals("seq-cls")) {
+            List<LabeledText> examples = SeqClsData.read(data);
+            SeqClsSetup setup = SeqClsSetup.load(model, numLabels, 0);
+            if (adapter != null) {
+                PeftAdapter.load(setup.model(), adapter);
+            }
+            e = new SeqClsTrainer(setup.model(), setup.tokenizer(), options).evaluate(examples);
+        } else {
+            throw new IllegalArgumentException("--task: expected seq-cls or causal-lm, got '" + task + "'");
         }
-        List<LabeledText> examples = SeqClsData.read(data);
-        SeqClsSetup setup = SeqClsSetup.load(model, numLabels, 0);
-        if (adapter != null) {
-            PeftAdapter.load(setup.model(), adapter);
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put(lm ? "token_accuracy" : "accuracy", e.accuracy());
+        m.put("loss", e.loss());
+        m.put("examples", e.examples());
+        if (lm) {
+            m.put("perplexity", e.perplexity());
         }
-        TrainOptions options = new TrainOptions(1e-3f, 0f, 0, "constant", 1, 0, 64, 1, 0f, 0f, 0, maxLength, 0, 1);
-        TrainingLoop.Evaluation e = new SeqClsTrainer(setup.model(), setup.tokenizer(), options).evaluate(examples);
         if (json) {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("accuracy", e.accuracy());
-            m.put("loss", e.loss());
-            m.put("examples", e.examples());
             System.out.println(PythonJson.dumpsLine(m));
+        } else if (lm) {
+            System.out.printf("loss %.4f  perplexity %.3f  token accuracy %.2f%%  (%,d examples)%n", e.loss(), e.perplexity(),
+                    100 * e.accuracy(), e.examples());
         } else {
             System.out.printf("accuracy %.2f%%  loss %.4f  (%,d examples)%n", 100 * e.accuracy(), e.loss(), e.examples());
         }

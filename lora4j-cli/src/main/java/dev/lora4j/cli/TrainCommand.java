@@ -5,8 +5,11 @@ import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.LoraModel;
 import dev.lora4j.lora.PeftAdapter;
 import dev.lora4j.nn.Module;
+import dev.lora4j.train.CausalLmData;
+import dev.lora4j.train.CausalLmTrainer;
 import dev.lora4j.train.Checkpoint;
 import dev.lora4j.train.LabeledText;
+import dev.lora4j.train.PromptCompletion;
 import dev.lora4j.train.SeqClsData;
 import dev.lora4j.train.SeqClsTrainer;
 import dev.lora4j.train.TrainingLoop;
@@ -38,10 +41,10 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "Hugging Face model directory, or builtin:all-minilm-l6-v2.")
     String model;
 
-    @Option(names = "--task", defaultValue = "seq-cls", description = "seq-cls (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--task", defaultValue = "seq-cls", description = "seq-cls or causal-lm (default: ${DEFAULT-VALUE}).")
     String task;
 
-    @Option(names = "--train", required = true, paramLabel = "FILE", description = "Training data: TSV with a sentence and label column, or JSONL.")
+    @Option(names = "--train", required = true, paramLabel = "FILE", description = "Training data: seq-cls TSV (sentence, label) or JSONL; causal-lm 'context||completion' lines or JSONL.")
     Path trainFile;
 
     @Option(names = "--valid", paramLabel = "FILE", description = "Validation data, same format.")
@@ -62,7 +65,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--dropout", defaultValue = "0.1", description = "LoRA dropout (default: ${DEFAULT-VALUE}).")
     double dropout;
 
-    @Option(names = "--targets", defaultValue = "query,value", split = ",", description = "Target modules (default: ${DEFAULT-VALUE}; all-linear for every linear layer).")
+    @Option(names = "--targets", split = ",", description = "Target modules (default: query,value for seq-cls, c_attn for causal-lm; all-linear for every linear layer).")
     List<String> targets;
 
     @Option(names = "--bias", defaultValue = "none", description = "none, all or lora_only (default: ${DEFAULT-VALUE}).")
@@ -135,41 +138,39 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        if (!task.equals("seq-cls")) {
-            throw new IllegalArgumentException("--task: '" + task + "' is not supported by train yet; use seq-cls");
+        if (!task.equals("seq-cls") && !task.equals("causal-lm")) {
+            throw new IllegalArgumentException("--task: expected seq-cls or causal-lm, got '" + task + "'");
         }
         TrainOptions options = new TrainOptions(lr, weightDecay, warmupSteps, schedule, epochs, maxSteps, batchSize,
                 gradAccum, clip, labelSmoothing, seed, maxLength, evalEvery, logEvery);
         if (saveEvery < 0) {
             throw new IllegalArgumentException("--save-every must be ≥ 0, got " + saveEvery);
         }
-        List<LabeledText> train = SeqClsData.read(trainFile);
-        List<LabeledText> valid = validFile == null ? List.of() : SeqClsData.read(validFile);
-        int labels = numLabels > 0 ? numLabels : Math.max(2, Stream.concat(train.stream(), valid.stream())
-                .mapToInt(LabeledText::label).max().orElse(1) + 1);
-        SeqClsSetup setup = SeqClsSetup.load(model, labels, seed);
-        Module net = setup.model();
-        LoraModel lora = null;
         PrintStream o = System.out;
+        TaskRun run = task.equals("seq-cls") ? seqCls(options) : causalLm(options);
+        Module net = run.model();
+        LoraModel lora = null;
         if (full) {
             net.requiresGrad(true);
         } else {
+            List<String> t = targets != null ? targets : task.equals("seq-cls") ? List.of("query", "value") : List.of("c_attn");
             LoraConfig config = LoraConfig.builder().r(r).loraAlpha(alpha).loraDropout(dropout)
-                    .targetModules(targets.toArray(String[]::new)).bias(LoraConfig.Bias.parse(bias))
+                    .targetModules(t.toArray(String[]::new)).bias(LoraConfig.Bias.parse(bias))
                     .modulesToSave(modulesToSave).initLoraWeights(LoraConfig.InitLoraWeights.parse(init))
                     .useDora(useDora || useEdora).edora(useEdora ? LoraConfig.EdoraConfig.DEFAULT : null)
-                    .taskType("SEQ_CLS").baseModelNameOrPath(model).build();
+                    .fanInFanOut(task.equals("causal-lm"))
+                    .taskType(task.equals("seq-cls") ? "SEQ_CLS" : "CAUSAL_LM").baseModelNameOrPath(model).build();
             lora = LoraModel.inject(net, config, seed);
             o.println(lora.trainableParametersLine());
         }
-        SeqClsTrainer trainer = new SeqClsTrainer(setup.model(), setup.tokenizer(), options);
+        TrainingLoop loop = run.loop();
         Files.createDirectories(out);
         Path metrics = out.resolve("metrics.jsonl");
         double[] best = {Double.NaN};
         long[] bestStep = {-1};
         if (resume != null) {
-            Checkpoint.State state = Checkpoint.load(resume, net, lora, trainer.loop().optimizer());
-            trainer.loop().resumeAt(state.globalStep());
+            Checkpoint.State state = Checkpoint.load(resume, net, lora, loop.optimizer());
+            loop.resumeAt(state.globalStep());
             best[0] = state.bestMetric();
             bestStep[0] = state.bestStep();
             keepMetricsUpTo(metrics, state.globalStep());
@@ -177,11 +178,12 @@ final class TrainCommand implements Callable<Integer> {
         } else {
             Files.deleteIfExists(metrics);
         }
-        o.printf("training %s on %,d examples (%d labels), %,d steps%n", full ? "every weight" : "LoRA", train.size(), labels,
-                trainer.totalSteps(train.size()));
+        o.printf("training %s on %,d examples (%s), %,d steps%n", full ? "every weight" : "LoRA", run.examples(), run.description(),
+                loop.totalSteps(run.examples()));
         LoraModel finalLora = lora;
         ProgressPrinter progress = new ProgressPrinter(o);
-        TrainingLoop.Evaluation last = trainer.train(train, valid, new TrainingLoop.Listener() {
+        boolean lowerIsBetter = task.equals("causal-lm");
+        TrainingLoop.Evaluation last = run.train(new TrainingLoop.Listener() {
             @Override
             public void onStep(TrainingLoop.Step s) {
                 progress.onStep(s);
@@ -193,8 +195,9 @@ final class TrainCommand implements Callable<Integer> {
             public void onEvaluation(long step, TrainingLoop.Evaluation e) {
                 progress.onEvaluation(step, e);
                 appendMetrics(metrics, Map.of("step", step, "eval_accuracy", e.accuracy(), "eval_loss", e.loss()));
-                if (Double.isNaN(best[0]) || e.accuracy() > best[0]) {
-                    best[0] = e.accuracy();
+                double metric = lowerIsBetter ? e.loss() : e.accuracy();
+                if (Double.isNaN(best[0]) || (lowerIsBetter ? metric < best[0] : metric > best[0])) {
+                    best[0] = metric;
                     bestStep[0] = step;
                     save(out.resolve("best"), step);
                 }
@@ -210,23 +213,67 @@ final class TrainCommand implements Callable<Integer> {
 
             private void save(Path dir, long step) {
                 try {
-                    Checkpoint.save(dir, net, finalLora, trainer.loop().optimizer(), new Checkpoint.State(step, best[0], bestStep[0]));
+                    Checkpoint.save(dir, net, finalLora, loop.optimizer(), new Checkpoint.State(step, best[0], bestStep[0]));
                 } catch (IOException e) {
                     throw new UncheckedIOException(e);
                 }
             }
         });
-        Checkpoint.save(out.resolve("checkpoint-" + trainer.loop().step()), net, lora, trainer.loop().optimizer(),
-                new Checkpoint.State(trainer.loop().step(), best[0], bestStep[0]));
+        Checkpoint.save(out.resolve("checkpoint-" + loop.step()), net, lora, loop.optimizer(),
+                new Checkpoint.State(loop.step(), best[0], bestStep[0]));
         pruneCheckpoints(out);
         if (lora != null) {
             PeftAdapter.save(lora, lora.activeAdapter(), out.resolve("adapter"));
         }
-        o.printf("done: %d steps%s; %s in %s%n", trainer.loop().step(),
-                last == null ? "" : String.format(", validation accuracy %.2f%% (best %.2f%% at step %d)", 100 * last.accuracy(),
-                        100 * best[0], bestStep[0]),
-                lora != null ? "adapter" : "checkpoint", lora != null ? out.resolve("adapter") : out.resolve("checkpoint-" + trainer.loop().step()));
+        o.printf("done: %d steps%s; %s in %s%n", loop.step(),
+                last == null ? "" : lowerIsBetter
+                        ? String.format(", validation loss %.4f, perplexity %.2f (best loss %.4f at step %d)", last.loss(), last.perplexity(), best[0], bestStep[0])
+                        : String.format(", validation accuracy %.2f%% (best %.2f%% at step %d)", 100 * last.accuracy(), 100 * best[0], bestStep[0]),
+                lora != null ? "adapter" : "checkpoint", lora != null ? out.resolve("adapter") : out.resolve("checkpoint-" + loop.step()));
         return 0;
+    }
+
+    /** One task's model, data and trainer behind a common face. */
+    private interface TaskRun {
+        Module model();
+
+        TrainingLoop loop();
+
+        int examples();
+
+        String description();
+
+        TrainingLoop.Evaluation train(TrainingLoop.Listener listener);
+    }
+
+    private TaskRun seqCls(TrainOptions options) throws IOException {
+        List<LabeledText> train = SeqClsData.read(trainFile);
+        List<LabeledText> valid = validFile == null ? List.of() : SeqClsData.read(validFile);
+        int labels = numLabels > 0 ? numLabels : Math.max(2, Stream.concat(train.stream(), valid.stream())
+                .mapToInt(LabeledText::label).max().orElse(1) + 1);
+        SeqClsSetup setup = SeqClsSetup.load(model, labels, seed);
+        SeqClsTrainer trainer = new SeqClsTrainer(setup.model(), setup.tokenizer(), options);
+        return new TaskRun() {
+            public Module model() { return setup.model(); }
+            public TrainingLoop loop() { return trainer.loop(); }
+            public int examples() { return train.size(); }
+            public String description() { return labels + " labels"; }
+            public TrainingLoop.Evaluation train(TrainingLoop.Listener l) { return trainer.train(train, valid, l); }
+        };
+    }
+
+    private TaskRun causalLm(TrainOptions options) throws IOException {
+        List<PromptCompletion> train = CausalLmData.read(trainFile);
+        List<PromptCompletion> valid = validFile == null ? List.of() : CausalLmData.read(validFile);
+        CausalLmSetup setup = CausalLmSetup.load(model);
+        CausalLmTrainer trainer = new CausalLmTrainer(setup.model(), setup.tokenizer(), options);
+        return new TaskRun() {
+            public Module model() { return setup.model(); }
+            public TrainingLoop loop() { return trainer.loop(); }
+            public int examples() { return train.size(); }
+            public String description() { return "loss on completions"; }
+            public TrainingLoop.Evaluation train(TrainingLoop.Listener l) { return trainer.train(train, valid, l); }
+        };
     }
 
     private static void appendMetrics(Path file, Map<String, Object> values) {

@@ -1,0 +1,28 @@
+package dev.lora4j.cli;
+
+import dev.lora4j.models.AutoModel;
+import dev.lora4j.models.gpt2.Gpt2LmHeadModel;
+import dev.lora4j.tokenizer.Gpt2Tokenizer;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** A GPT-2 language model and its tokenizer from a model directory (GPT-2's own vocabulary if it has none). */
+record CausalLmSetup(Gpt2LmHeadModel model, Gpt2Tokenizer tokenizer) {
+    static CausalLmSetup load(String where) throws IOException {
+        AutoModel.Loaded loaded = AutoModel.load(where, 2, 0);
+        if (!(loaded.model() instanceof Gpt2LmHeadModel model)) {
+            throw new IllegalArgumentException("--model: " + where + " is a " + loaded.modelType()
+                    + " model; --task causal-lm needs a GPT-2 model");
+        }
+        Path dir = Path.of(where);
+        boolean own = Files.exists(dir.resolve("tokenizer.json")) || Files.exists(dir.resolve("vocab.json"));
+        Gpt2Tokenizer tokenizer = own ? Gpt2Tokenizer.load(dir) : Gpt2Tokenizer.gpt2();
+        if (tokenizer.vocabSize() > model.transformer().config().vocabSize()) {
+            throw new IllegalArgumentException("--model: the tokenizer has " + tokenizer.vocabSize() + " tokens but the model's vocabulary has "
+                    + model.transformer().config().vocabSize());
+        }
+        return new CausalLmSetup(model, tokenizer);
+    }
+}
