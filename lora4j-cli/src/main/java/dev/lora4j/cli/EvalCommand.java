@@ -1,5 +1,7 @@
 package dev.lora4j.cli;
 
+import dev.lora4j.train.CausalLmSetup;
+import dev.lora4j.train.SeqClsSetup;
 import dev.lora4j.io.PythonJson;
 import dev.lora4j.lora.PeftAdapter;
 import dev.lora4j.train.CausalLmData;

@@ -1,5 +1,6 @@
 package dev.lora4j.cli;
 
+import dev.lora4j.train.CausalLmSetup;
 import dev.lora4j.generate.DecodingOptions;
 import dev.lora4j.generate.Generator;
 import dev.lora4j.lora.PeftAdapter;

@@ -1,9 +1,6 @@
 package dev.lora4j.cli;
 
-import dev.lora4j.io.SafeTensors;
-import dev.lora4j.models.gpt2.Gpt2Config;
-import dev.lora4j.models.gpt2.Gpt2LmHeadModel;
-import dev.lora4j.tensor.Tensor;
+import dev.lora4j.testing.TinyModels;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -14,8 +11,6 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -44,14 +39,7 @@ class CausalLmCommandsTest {
 
     @Test
     void trainEvaluateAndGenerate() throws Exception {
-        Path dir = tmp.resolve("gpt2");
-        Files.createDirectories(dir);
-        Files.writeString(dir.resolve("config.json"), "{\"model_type\": \"gpt2\", \"vocab_size\": 50257, \"n_positions\": 64, "
-                + "\"n_embd\": 16, \"n_layer\": 1, \"n_head\": 2}");
-        Gpt2LmHeadModel m = new Gpt2LmHeadModel(new Gpt2Config(50257, 64, 16, 1, 2, null, "gelu_new", 1e-5f, 0f, 0f), 2);
-        Map<String, Tensor> w = new LinkedHashMap<>();
-        m.namedParameters().forEach((n, p) -> w.put(n.substring("transformer.".length()), p.value()));
-        SafeTensors.write(dir.resolve("model.safetensors"), w, Map.of("format", "pt"));
+        Path dir = TinyModels.gpt2(tmp.resolve("gpt2"));
         Path data = tmp.resolve("e2e.txt");
         Files.writeString(data, "name[Aromi], food[Chinese]||Aromi serves Chinese food.\nname[Cotto], food[Italian]||Cotto serves Italian food.\n");
 

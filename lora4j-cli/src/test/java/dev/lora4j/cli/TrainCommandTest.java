@@ -1,10 +1,6 @@
 package dev.lora4j.cli;
 
-import dev.lora4j.io.SafeTensors;
-import dev.lora4j.models.HfModelDir;
-import dev.lora4j.models.bert.BertConfig;
-import dev.lora4j.models.bert.BertForSequenceClassification;
-import dev.lora4j.tensor.Tensor;
+import dev.lora4j.testing.TinyModels;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -15,11 +11,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -29,36 +21,12 @@ class TrainCommandTest {
     @TempDir
     Path tmp;
 
-    private static final List<String> WORDS = List.of("good", "bad", "the", "movie", "was", "very", "plot", "and");
-
     private Path tinyBert() throws Exception {
-        Path dir = tmp.resolve("bert");
-        Files.createDirectories(dir);
-        Files.writeString(dir.resolve("config.json"), """
-                {"model_type": "bert", "vocab_size": 12, "hidden_size": 16, "num_hidden_layers": 2, "num_attention_heads": 2,
-                 "intermediate_size": 32, "max_position_embeddings": 16, "type_vocab_size": 2, "hidden_act": "gelu",
-                 "layer_norm_eps": 1e-12, "hidden_dropout_prob": 0.1, "num_labels": 2}""");
-        List<String> vocab = new ArrayList<>(List.of("[PAD]", "[UNK]", "[CLS]", "[SEP]"));
-        vocab.addAll(WORDS);
-        Files.write(dir.resolve("vocab.txt"), vocab);
-        BertForSequenceClassification m = new BertForSequenceClassification(HfModelDir.readConfig(dir, BertConfig.class), 5);
-        Map<String, Tensor> w = new LinkedHashMap<>();
-        m.namedParameters().forEach((n, p) -> w.put(n, p.value()));
-        SafeTensors.write(dir.resolve("model.safetensors"), w, Map.of("format", "pt"));
-        return dir;
+        return TinyModels.bert(tmp.resolve("bert"));
     }
 
     private Path data(String name, int n, long seed) throws Exception {
-        Random r = new Random(seed);
-        StringBuilder sb = new StringBuilder("sentence\tlabel\n");
-        for (int i = 0; i < n; i++) {
-            int label = r.nextInt(2);
-            sb.append(String.join(" ", WORDS.get(2 + r.nextInt(6)), label == 1 ? "good" : "bad", WORDS.get(2 + r.nextInt(6))))
-                    .append('\t').append(label).append('\n');
-        }
-        Path f = tmp.resolve(name);
-        Files.writeString(f, sb.toString());
-        return f;
+        return TinyModels.sentiment(tmp.resolve(name), n, seed);
     }
 
     private record Run(int status, String out, String err) {

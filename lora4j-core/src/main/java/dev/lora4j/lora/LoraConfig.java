@@ -37,7 +37,7 @@ public record LoraConfig(int r, double loraAlpha, double loraDropout, TargetModu
                          InitLoraWeights initLoraWeights, boolean useRslora, boolean useDora, EdoraConfig edora,
                          List<Integer> layersToTransform, List<String> layersPattern, Map<String, Integer> rankPattern,
                          Map<String, Double> alphaPattern, String baseModelNameOrPath, String taskType,
-                         boolean inferenceMode, Map<String, Object> extra) {
+                         boolean inferenceMode, Map<String, Object> extra) implements java.io.Serializable {
 
     /** The adapter name PEFT uses when none is given. */
     public static final String DEFAULT_ADAPTER = "default";
@@ -109,7 +109,7 @@ public record LoraConfig(int r, double loraAlpha, double loraDropout, TargetModu
      * @param seed  seed of the random projection (the seed uses 42)
      * @param sigma standard deviation of R's initial values
      */
-    public record EdoraConfig(int nIter, long seed, double sigma) {
+    public record EdoraConfig(int nIter, long seed, double sigma) implements java.io.Serializable {
         /** The seed document's settings: n_iter 10, random_state 42, σ 1e-5. */
         public static final EdoraConfig DEFAULT = new EdoraConfig(10, 42, 1e-5);
 

@@ -9,7 +9,7 @@ import java.util.regex.PatternSyntaxException;
  * matches when its dotted name equals an entry or ends with "." + entry), a single string taken as a regular
  * expression that must match the whole name, or {@code all-linear}.
  */
-public sealed interface TargetModules {
+public sealed interface TargetModules extends java.io.Serializable {
     /** PEFT's spelling of the all-linear form. */
     String ALL_LINEAR = "all-linear";
 

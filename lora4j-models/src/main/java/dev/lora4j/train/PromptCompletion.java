@@ -8,5 +8,5 @@ package dev.lora4j.train;
  * @param completion the text to learn
  * @param line       1-based line in the source file, for messages
  */
-public record PromptCompletion(String prompt, String completion, int line) {
+public record PromptCompletion(String prompt, String completion, int line) implements java.io.Serializable {
 }

@@ -20,7 +20,7 @@ package dev.lora4j.train;
  */
 public record TrainOptions(float lr, float weightDecay, int warmupSteps, String schedule, int epochs, int maxSteps,
                            int batchSize, int gradAccum, float clip, float labelSmoothing, long seed, int maxLength,
-                           int evalEvery, int logEvery) {
+                           int evalEvery, int logEvery) implements java.io.Serializable {
     /** Checks ranges; each error names the flag. */
     public TrainOptions {
         require(lr > 0 && Float.isFinite(lr), "--lr must be a positive number, got " + lr);

@@ -29,6 +29,24 @@ public final class TrainingLoop {
     private final List<Parameter> trainable;
     private AdamW optimizer;          // created on first use: evaluation alone needs no moment buffers
     private long step;
+    private GradientSync sync;
+
+    /**
+     * Combines the gradients of data-parallel replicas after each step's backward passes, before clipping and
+     * the optimizer step, so that every replica applies the same update.
+     */
+    public interface GradientSync {
+        /**
+         * Replaces every trainable parameter's gradient by the sum over replicas (each replica has already
+         * weighted its part) and returns the sum of {@code localLoss} over replicas.
+         */
+        double allReduce(List<Parameter> trainable, double localLoss);
+    }
+
+    /** Makes this loop one replica of a data-parallel run (null: a single process). */
+    public void setGradientSync(GradientSync sync) {
+        this.sync = sync;
+    }
 
     /** What a task does with the examples of one micro-batch. */
     public interface Task {
@@ -161,12 +179,17 @@ public final class TrainingLoop {
                 dropouts.get(i).reseed(options.seed() ^ (step * 0x9E3779B97F4A7C15L) ^ (i * 0xC2B2AE3D27D4EB4FL));
             }
             int first = (int) (step % stepsPerEpoch) * options.gradAccum();
+            double stepLoss = 0;
             for (int micro = 0; micro < options.gradAccum(); micro++) {
                 Result r = task.trainBatch(epochBatches.get(first + micro), 1f / options.gradAccum());
-                lossSum += r.loss();
-                lossCount++;
+                stepLoss += r.loss();
                 tokens += r.tokens();
             }
+            if (sync != null) {
+                stepLoss = sync.allReduce(trainable, stepLoss);
+            }
+            lossSum += stepLoss / options.gradAccum();
+            lossCount++;
             if (options.clip() > 0) {
                 GradClip.byGlobalNorm(trainable, options.clip());
             }

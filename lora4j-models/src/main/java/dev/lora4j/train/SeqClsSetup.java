@@ -1,4 +1,4 @@
-package dev.lora4j.cli;
+package dev.lora4j.train;
 
 import dev.lora4j.models.AutoModel;
 import dev.lora4j.models.bert.BertForSequenceClassification;
@@ -8,9 +8,16 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.Path;
 
-/** A sequence classifier and its tokenizer, from a model directory or the built-in MiniLM. */
-record SeqClsSetup(BertForSequenceClassification model, WordPieceTokenizer tokenizer, AutoModel.Loaded loaded) {
-    static SeqClsSetup load(String where, int numLabels, long seed) throws IOException {
+/**
+ * A sequence classifier and its tokenizer, from a model directory or the built-in MiniLM.
+ *
+ * @param model     the classifier
+ * @param tokenizer its WordPiece tokenizer
+ * @param loaded    what was loaded and from where
+ */
+public record SeqClsSetup(BertForSequenceClassification model, WordPieceTokenizer tokenizer, AutoModel.Loaded loaded) {
+    /** Loads {@code where} (a model directory or the built-in MiniLM) with its WordPiece tokenizer. */
+    public static SeqClsSetup load(String where, int numLabels, long seed) throws IOException {
         AutoModel.Loaded loaded = AutoModel.load(where, numLabels, seed);
         if (!(loaded.model() instanceof BertForSequenceClassification model)) {
             throw new IllegalArgumentException("--model: " + where + " is a " + loaded.modelType()

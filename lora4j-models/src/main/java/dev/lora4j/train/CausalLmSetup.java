@@ -1,4 +1,4 @@
-package dev.lora4j.cli;
+package dev.lora4j.train;
 
 import dev.lora4j.models.AutoModel;
 import dev.lora4j.models.gpt2.Gpt2LmHeadModel;
@@ -8,9 +8,15 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** A GPT-2 language model and its tokenizer from a model directory (GPT-2's own vocabulary if it has none). */
-record CausalLmSetup(Gpt2LmHeadModel model, Gpt2Tokenizer tokenizer) {
-    static CausalLmSetup load(String where) throws IOException {
+/**
+ * A GPT-2 language model and its tokenizer from a model directory.
+ *
+ * @param model     the language model
+ * @param tokenizer its byte-level BPE tokenizer
+ */
+public record CausalLmSetup(Gpt2LmHeadModel model, Gpt2Tokenizer tokenizer) {
+    /** Loads a GPT-2 directory with its tokenizer (GPT-2's own vocabulary if the directory has none). */
+    public static CausalLmSetup load(String where) throws IOException {
         AutoModel.Loaded loaded = AutoModel.load(where, 2, 0);
         if (!(loaded.model() instanceof Gpt2LmHeadModel model)) {
             throw new IllegalArgumentException("--model: " + where + " is a " + loaded.modelType()

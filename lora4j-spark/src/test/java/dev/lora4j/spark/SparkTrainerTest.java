@@ -1,0 +1,125 @@
+package dev.lora4j.spark;
+
+import dev.lora4j.io.SafeTensors;
+import dev.lora4j.lora.LoraConfig;
+import dev.lora4j.lora.LoraModel;
+import dev.lora4j.lora.PeftAdapter;
+import dev.lora4j.tensor.Tensor;
+import dev.lora4j.testing.TinyModels;
+import dev.lora4j.train.LabeledText;
+import dev.lora4j.train.SeqClsData;
+import dev.lora4j.train.SeqClsSetup;
+import dev.lora4j.train.SeqClsTrainer;
+import dev.lora4j.train.TrainOptions;
+import dev.lora4j.train.TrainingLoop;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static dev.lora4j.testing.TensorAssert.assertClose;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Data-parallel training in a Spark barrier stage (two tasks in local mode) against one process. */
+class SparkTrainerTest {
+    private static SparkSession spark;
+
+    @TempDir
+    Path tmp;
+
+    @BeforeAll
+    static void start() {
+        spark = SparkSession.builder().master("local[2,3]").appName("lora4j-test").config("spark.ui.enabled", "false")
+                .config("spark.barrier.sync.timeout", "300s").getOrCreate();
+    }
+
+    @AfterAll
+    static void stop() {
+        spark.stop();
+    }
+
+    private static final LoraConfig LORA = LoraConfig.builder().r(4).loraAlpha(8).targetModules("query", "value")
+            .taskType("SEQ_CLS").build();
+
+    private static TrainOptions options(int steps) {
+        return new TrainOptions(5e-3f, 0.01f, 2, "linear", 1, steps, 8, 1, 1f, 0f, 7, 16, 0, 1);
+    }
+
+    private Path model() throws Exception {
+        return TinyModels.bert(tmp.resolve("bert"));
+    }
+
+    /** The same run in one process with the whole batch: the reference. */
+    private static List<Double> singleProcess(Path model, List<LabeledText> train, TrainOptions options, Path adapterOut) throws Exception {
+        SeqClsSetup setup = SeqClsSetup.load(model.toString(), 2, options.seed());
+        LoraModel lora = LoraModel.inject(setup.model(), LORA, options.seed());
+        List<Double> losses = new ArrayList<>();
+        new SeqClsTrainer(setup.model(), setup.tokenizer(), options).train(train, List.of(), new TrainingLoop.Listener() {
+            @Override
+            public void onStep(TrainingLoop.Step s) {
+                losses.add(s.loss());
+            }
+        });
+        PeftAdapter.save(lora, lora.activeAdapter(), adapterOut);
+        return losses;
+    }
+
+    private static List<Double> losses(SparkTrainer.Result r) {
+        return r.steps().stream().filter(l -> l.contains("\"loss\"") && !l.contains("eval"))
+                .map(l -> Double.parseDouble(l.replaceAll(".*\"loss\": ([-0-9.eE]+).*", "$1"))).toList();
+    }
+
+    private static void assertSameAdapter(Path expected, Path actual) throws Exception {
+        SafeTensors.Contents a = SafeTensors.read(expected.resolve(PeftAdapter.WEIGHTS_FILE));
+        SafeTensors.Contents b = SafeTensors.read(actual.resolve(PeftAdapter.WEIGHTS_FILE));
+        assertEquals(a.names(), b.names());
+        for (String n : a.names()) {
+            assertClose(a.tensor(n), b.tensor(n), 1e-5f, 1e-4f);
+        }
+    }
+
+    @Test
+    void twoReplicasEqualOneProcessWithTheWholeBatch() throws Exception {
+        Path model = model();
+        // dropout off: replicas draw masks for their own rows, a single process for all rows
+        Path modelNoDropout = tmp.resolve("bert");
+        Files.writeString(modelNoDropout.resolve("config.json"), Files.readString(modelNoDropout.resolve("config.json"))
+                .replace("\"hidden_dropout_prob\": 0.1", "\"hidden_dropout_prob\": 0.0"));
+        List<LabeledText> train = SeqClsData.read(TinyModels.sentiment(tmp.resolve("train.tsv"), 64, 1));
+        TrainOptions options = options(6);
+        List<Double> reference = singleProcess(model, train, options, tmp.resolve("single"));
+
+        Path out = tmp.resolve("spark");
+        SparkTrainer.Result r = SparkTrainer.train(spark, new SparkTrainer.Job(model.toString(), 2, LORA, options, train, List.of(),
+                out.toString(), 2, 0, -1));
+        List<Double> distributed = losses(r);
+        assertEquals(reference.size(), distributed.size());
+        for (int i = 0; i < reference.size(); i++) {
+            assertEquals(reference.get(i), distributed.get(i), 1e-5 * Math.max(1, Math.abs(reference.get(i))), "loss at step " + (i + 1));
+        }
+        assertSameAdapter(tmp.resolve("single"), out.resolve("adapter"));
+        assertTrue(r.bytesSent() > 0);
+    }
+
+    @Test
+    void aFailedStageResumesFromTheLastCheckpointAndEndsWhereAnUninterruptedRunEnds() throws Exception {
+        Path model = model();
+        List<LabeledText> train = SeqClsData.read(TinyModels.sentiment(tmp.resolve("train.tsv"), 64, 2));
+        TrainOptions options = options(6);
+        Path clean = tmp.resolve("clean");
+        SparkTrainer.train(spark, new SparkTrainer.Job(model.toString(), 2, LORA, options, train, List.of(), clean.toString(), 2, 2, -1));
+        Path failing = tmp.resolve("failing");
+        SparkTrainer.Result r = SparkTrainer.train(spark, new SparkTrainer.Job(model.toString(), 2, LORA, options, train, List.of(),
+                failing.toString(), 2, 2, 3));
+        assertTrue(Files.exists(failing.resolve("checkpoint-6")));
+        assertEquals(6, (long) Double.parseDouble(r.steps().get(r.steps().size() - 1).replaceAll(".*\"step\": ([0-9]+).*", "$1")));
+        assertSameAdapter(clean.resolve("adapter"), failing.resolve("adapter"));
+    }
+}
