@@ -124,6 +124,18 @@ public final class SeqClsTrainer {
 
     /** Predicted class of each text, in eval mode. */
     public int[] predict(List<String> texts) {
+        float[][] p = probabilities(texts);
+        int[] out = new int[p.length];
+        for (int i = 0; i < out.length; i++) {
+            for (int c = 1; c < p[i].length; c++) {
+                out[i] = p[i][c] > p[i][out[i]] ? c : out[i];
+            }
+        }
+        return out;
+    }
+
+    /** Class probabilities (softmax of the logits) of each text, in eval mode. */
+    public float[][] probabilities(List<String> texts) {
         model.eval();
         int[][] ids = texts.stream().map(t -> tokenizer.encodePair(t, null, options.maxLength()).ids()).toArray(int[][]::new);
         int[] all = new int[ids.length];
@@ -132,9 +144,21 @@ public final class SeqClsTrainer {
         }
         WordPieceTokenizer.Batch b = pad(ids, all);
         Tensor logits = model.forward(b.ids(), b.tokenTypes(), b.mask(), b.batchSize(), b.length());
-        int[] out = new int[ids.length];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = argmax(logits, i);
+        int C = logits.dim(1);
+        float[] l = logits.toFloatArray();
+        float[][] out = new float[ids.length][C];
+        for (int i = 0; i < ids.length; i++) {
+            float max = Float.NEGATIVE_INFINITY;
+            for (int c = 0; c < C; c++) {
+                max = Math.max(max, l[i * C + c]);
+            }
+            double sum = 0;
+            for (int c = 0; c < C; c++) {
+                sum += Math.exp(l[i * C + c] - max);
+            }
+            for (int c = 0; c < C; c++) {
+                out[i][c] = (float) (Math.exp(l[i * C + c] - max) / sum);
+            }
         }
         return out;
     }
