@@ -68,8 +68,9 @@ public final class SparkTrainer {
      * @param steps      one JSON line per logged step and evaluation (from task 0), as metrics.jsonl
      * @param finalLoss  the training loss of the last logged step
      * @param bytesSent  bytes each task sent for all-reduce, in total
+     * @param taskPids   the process ids of the JVMs the tasks ran in
      */
-    public record Result(List<String> steps, double finalLoss, long bytesSent) {
+    public record Result(List<String> steps, double finalLoss, long bytesSent, java.util.Set<Long> taskPids) {
     }
 
     /** A local session for {@code master} (e.g. local[2]) with barrier time-outs so a lost task cannot hang the job. */
@@ -96,8 +97,11 @@ public final class SparkTrainer {
         List<String> steps = new ArrayList<>();
         double loss = Double.NaN;
         long bytes = 0;
+        java.util.Set<Long> pids = new java.util.TreeSet<>();
         for (String r : reports) {
-            if (r.startsWith("bytes=")) {
+            if (r.startsWith("pid=")) {
+                pids.add(Long.parseLong(r.substring(4)));
+            } else if (r.startsWith("bytes=")) {
                 bytes = Math.max(bytes, Long.parseLong(r.substring(6)));
             } else if (r.startsWith("loss=")) {
                 loss = Double.parseDouble(r.substring(5));
@@ -106,7 +110,7 @@ public final class SparkTrainer {
             }
         }
         steps.sort(java.util.Comparator.comparingLong(SparkTrainer::stepOf).thenComparing(l -> l.contains("eval_")));
-        return new Result(steps, loss, bytes);
+        return new Result(steps, loss, bytes, pids);
     }
 
     /** The task body: one replica of the data-parallel run. */
@@ -177,6 +181,7 @@ public final class SparkTrainer {
                 report.add("loss=" + lastLoss[0]);
             }
             report.add("bytes=" + allReduce.bytesSent());
+            report.add("pid=" + ProcessHandle.current().pid());
             return report.iterator();
         }
 

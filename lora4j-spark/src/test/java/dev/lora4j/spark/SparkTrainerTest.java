@@ -122,4 +122,34 @@ class SparkTrainerTest {
         assertEquals(6, (long) Double.parseDouble(r.steps().get(r.steps().size() - 1).replaceAll(".*\"step\": ([0-9]+).*", "$1")));
         assertSameAdapter(clean.resolve("adapter"), failing.resolve("adapter"));
     }
+
+    @Test
+    @org.junit.jupiter.api.Timeout(300)
+    void runsOnTwoExecutorJvmsOfALocalCluster() throws Exception {
+        // Spark's launcher looks for a distribution's jars folder under spark.test.home; executors get this JVM's
+        // class path instead (spark.testing), so an empty folder is enough.
+        Files.createDirectories(Path.of(System.getProperty("spark.test.home", "target"), "assembly", "target", "scala-2.13", "jars"));
+        Path model = model();
+        List<LabeledText> train = SeqClsData.read(TinyModels.sentiment(tmp.resolve("train.tsv"), 32, 3));
+        Path out = tmp.resolve("cluster");
+        spark.stop();
+        SparkSession cluster = null;
+        try {
+            // local-cluster starts a standalone master and two workers in this JVM; each worker launches an executor JVM
+            cluster = SparkSession.builder().master("local-cluster[2,1,1024]").appName("lora4j-cluster")
+                    .config("spark.ui.enabled", "false").config("spark.barrier.sync.timeout", "300s")
+                    .config("spark.executor.extraJavaOptions", System.getProperty("lora4j.test.executorJvmFlags", ""))
+                    .getOrCreate();
+            SparkTrainer.Result r = SparkTrainer.train(cluster, new SparkTrainer.Job(model.toString(), 2, LORA, options(3), train,
+                    List.of(), out.toString(), 2, 0, -1));
+            assertEquals(2, r.taskPids().size(), "tasks ran in " + r.taskPids());
+            assertTrue(!r.taskPids().contains(ProcessHandle.current().pid()), "a task ran in the driver JVM");
+            assertTrue(Files.exists(out.resolve("adapter").resolve(PeftAdapter.WEIGHTS_FILE)));
+        } finally {
+            if (cluster != null) {
+                cluster.stop();
+            }
+            start();
+        }
+    }
 }
