@@ -22,7 +22,8 @@ import java.util.List;
 
 /**
  * Batch inference over a Spark {@code Dataset<Row>}: each partition loads the model (and adapter) once and
- * classifies its rows in batches, adding a {@code label} and a {@code score} (the label's probability) column.
+ * classifies its rows in batches, adding a {@code prediction} (class index) and a {@code probability} (of that
+ * class) column, named as Spark ML names them.
  */
 public final class SparkInference {
     private static final int BATCH = 64;
@@ -45,7 +46,7 @@ public final class SparkInference {
             throw new IllegalArgumentException("--text-column: the input has no string column '" + textColumn + "'; columns are "
                     + Arrays.toString(schema.fieldNames()));
         }
-        StructType out = schema.add("label", DataTypes.IntegerType).add("score", DataTypes.DoubleType);
+        StructType out = schema.add("prediction", DataTypes.IntegerType).add("probability", DataTypes.DoubleType);
         int column = schema.fieldIndex(textColumn);
         return input.mapPartitions(new Classify(model, adapter, numLabels, column), Encoders.row(out));
     }

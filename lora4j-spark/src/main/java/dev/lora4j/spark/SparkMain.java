@@ -1,0 +1,152 @@
+package dev.lora4j.spark;
+
+import dev.lora4j.lora.LoraConfig;
+import dev.lora4j.train.LabeledText;
+import dev.lora4j.train.SeqClsData;
+import dev.lora4j.train.TrainOptions;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code lora4j spark train | classify}: the Spark entry point (run by {@code ./lora4j spark …} with an embedded
+ * local[*] master, or by spark-submit on a cluster with {@code --master} left to spark-submit).
+ */
+@Command(name = "lora4j spark", mixinStandardHelpOptions = true,
+        description = "lora4j on Apache Spark: data-parallel LoRA training and batch classification.",
+        subcommands = {SparkMain.Train.class, SparkMain.Classify.class, CommandLine.HelpCommand.class})
+public final class SparkMain implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+
+    /** Runs the command line and exits with its status; user mistakes are one line and status 1. */
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new SparkMain()).setExecutionExceptionHandler((ex, cmd, parsed) -> {
+            if (ex instanceof IllegalArgumentException || ex instanceof IOException || ex instanceof UncheckedIOException) {
+                cmd.getErr().println("lora4j spark " + cmd.getCommandName() + ": " + ex.getMessage());
+                return 1;
+            }
+            throw ex;
+        }).execute(args));
+    }
+
+    static SparkSession session(String master) {
+        SparkSession s = SparkTrainer.session(master);
+        s.sparkContext().setLogLevel("WARN");
+        return s;
+    }
+
+    /** Data-parallel LoRA training of a sequence classifier. */
+    @Command(name = "train", mixinStandardHelpOptions = true, description = "Data-parallel LoRA fine-tuning (seq-cls) on Spark.")
+    static final class Train implements Callable<Integer> {
+        @Option(names = "--master", defaultValue = "local[*]", description = "Spark master (default: ${DEFAULT-VALUE}).")
+        String master;
+
+        @Option(names = "--tasks", defaultValue = "2", description = "Replicas, one per executor core (default: ${DEFAULT-VALUE}).")
+        int tasks;
+
+        @Option(names = "--model", required = true, description = "Model directory all executors can read, or builtin:all-minilm-l6-v2.")
+        String model;
+
+        @Option(names = "--train", required = true, description = "Training data (TSV sentence/label or JSONL).")
+        java.nio.file.Path train;
+
+        @Option(names = "--valid", description = "Validation data.")
+        java.nio.file.Path valid;
+
+        @Option(names = "--out", required = true, description = "Output folder all executors can write.")
+        String out;
+
+        @Option(names = "--r", defaultValue = "8") int r;
+        @Option(names = "--alpha", defaultValue = "16") double alpha;
+        @Option(names = "--dropout", defaultValue = "0.1") double dropout;
+        @Option(names = "--targets", defaultValue = "query,value", split = ",") List<String> targets;
+        @Option(names = "--lr", defaultValue = "5e-4") float lr;
+        @Option(names = "--epochs", defaultValue = "1") int epochs;
+        @Option(names = "--max-steps", defaultValue = "0") int maxSteps;
+        @Option(names = "--batch-size", defaultValue = "32", description = "Global batch, split over the tasks.") int batchSize;
+        @Option(names = "--warmup-steps", defaultValue = "0") int warmup;
+        @Option(names = "--seed", defaultValue = "42") long seed;
+        @Option(names = "--save-every", defaultValue = "0") int saveEvery;
+        @Option(names = "--num-labels", defaultValue = "2") int numLabels;
+
+        @Override
+        public Integer call() throws IOException {
+            List<LabeledText> data = SeqClsData.read(train);
+            List<LabeledText> validData = valid == null ? List.of() : SeqClsData.read(valid);
+            LoraConfig lora = LoraConfig.builder().r(r).loraAlpha(alpha).loraDropout(dropout).targetModules(targets.toArray(String[]::new))
+                    .taskType("SEQ_CLS").baseModelNameOrPath(model).build();
+            TrainOptions options = new TrainOptions(lr, 0.01f, warmup, "linear", epochs, maxSteps, batchSize, 1, 1f, 0f, seed, 128, 0, 10);
+            SparkSession spark = session(master);
+            try {
+                long t0 = System.nanoTime();
+                SparkTrainer.Result result = SparkTrainer.train(spark, new SparkTrainer.Job(model, numLabels, lora, options, data, validData,
+                        out, tasks, saveEvery, -1));
+                result.steps().forEach(System.out::println);
+                System.out.printf("done in %.0f s on %d tasks (%d JVMs); each task sent %,d bytes of gradients; adapter in %s/adapter%n",
+                        (System.nanoTime() - t0) / 1e9, tasks, result.taskPids().size(), result.bytesSent(), out);
+            } finally {
+                spark.stop();
+            }
+            return 0;
+        }
+    }
+
+    /** Batch classification of a text column. */
+    @Command(name = "classify", mixinStandardHelpOptions = true, description = "Classify a column of texts (JSONL, CSV or Parquet in; Parquet or JSONL out).")
+    static final class Classify implements Callable<Integer> {
+        @Option(names = "--master", defaultValue = "local[*]", description = "Spark master (default: ${DEFAULT-VALUE}).")
+        String master;
+
+        @Option(names = "--model", required = true) String model;
+        @Option(names = "--adapter") String adapter;
+        @Option(names = "--num-labels", defaultValue = "2") int numLabels;
+        @Option(names = "--input", required = true, description = "Input file or folder: .jsonl/.json, .csv (with header), .tsv or .parquet.") String input;
+        @Option(names = "--output", required = true, description = "Output folder; .jsonl ending writes JSON lines, otherwise Parquet.") String output;
+        @Option(names = "--text-column", defaultValue = "sentence") String textColumn;
+
+        @Override
+        public Integer call() {
+            SparkSession spark = session(master);
+            try {
+                Dataset<Row> in = read(spark, input);
+                Dataset<Row> result = SparkInference.classify(in, textColumn, model, adapter, numLabels);
+                if (output.endsWith(".jsonl") || output.endsWith(".json")) {
+                    result.write().mode("overwrite").json(output);
+                } else {
+                    result.write().mode("overwrite").parquet(output);
+                }
+                System.out.println("classified " + in.count() + " rows into " + output);
+            } finally {
+                spark.stop();
+            }
+            return 0;
+        }
+
+        private static Dataset<Row> read(SparkSession spark, String path) {
+            if (path.endsWith(".parquet")) {
+                return spark.read().parquet(path);
+            }
+            if (path.endsWith(".csv") || path.endsWith(".tsv")) {
+                return spark.read().option("header", "true").option("sep", path.endsWith(".tsv") ? "\t" : ",").csv(path);
+            }
+            if (path.endsWith(".jsonl") || path.endsWith(".json")) {
+                return spark.read().json(path);
+            }
+            throw new IllegalArgumentException("--input: " + path + " is not .jsonl, .json, .csv, .tsv or .parquet");
+        }
+    }
+}
