@@ -96,8 +96,9 @@ public final class SparkMain implements Runnable {
                 SparkTrainer.Result result = SparkTrainer.train(spark, new SparkTrainer.Job(model, numLabels, lora, options, data, validData,
                         out, tasks, saveEvery, -1));
                 result.steps().forEach(System.out::println);
-                System.out.printf("done in %.0f s on %d tasks (%d JVMs); each task sent %,d bytes of gradients; adapter in %s/adapter%n",
-                        (System.nanoTime() - t0) / 1e9, tasks, result.taskPids().size(), result.bytesSent(), out);
+                System.out.printf("done in %.0f s on %d tasks (%d JVMs): training %.1f s, of which all-reduce %.2f s; each task sent %,d bytes "
+                                + "of gradients; adapter in %s/adapter%n", (System.nanoTime() - t0) / 1e9, tasks, result.taskPids().size(),
+                        result.trainSeconds(), result.allReduceSeconds(), result.bytesSent(), out);
             } finally {
                 spark.stop();
             }

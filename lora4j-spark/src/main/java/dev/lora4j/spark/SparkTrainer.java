@@ -35,7 +35,7 @@ import java.util.stream.Stream;
  * Data-parallel LoRA fine-tuning of a sequence classifier on Spark. One barrier stage runs {@code tasks}
  * replicas; each loads the frozen base model and the same freshly initialised adapter, follows the same
  * global batch order (the seed decides it), processes its share of every batch, and after the backward pass
- * the replicas sum their adapter gradients ({@link GradientAllReduce}), so all apply the identical AdamW
+ * the replicas sum their adapter gradients ({@link RingAllReduce}), so all apply the identical AdamW
  * update: the run equals one process with the whole batch, up to float rounding (and dropout masks, which
  * each replica draws for its own rows). Task 0 is the only committer: it writes the checkpoints and the final
  * adapter, atomically. If the stage fails, Spark retries it and every replica resumes from the last checkpoint.
@@ -69,8 +69,11 @@ public final class SparkTrainer {
      * @param finalLoss  the training loss of the last logged step
      * @param bytesSent  bytes each task sent for all-reduce, in total
      * @param taskPids   the process ids of the JVMs the tasks ran in
+     * @param trainSeconds    task 0's time in the training loop
+     * @param allReduceSeconds task 0's time in all-reduce (part of trainSeconds)
      */
-    public record Result(List<String> steps, double finalLoss, long bytesSent, java.util.Set<Long> taskPids) {
+    public record Result(List<String> steps, double finalLoss, long bytesSent, java.util.Set<Long> taskPids,
+                         double trainSeconds, double allReduceSeconds) {
     }
 
     /** A local session for {@code master} (e.g. local[2]) with barrier time-outs so a lost task cannot hang the job. */
@@ -98,8 +101,13 @@ public final class SparkTrainer {
         double loss = Double.NaN;
         long bytes = 0;
         java.util.Set<Long> pids = new java.util.TreeSet<>();
+        double trainSeconds = Double.NaN, reduceSeconds = Double.NaN;
         for (String r : reports) {
-            if (r.startsWith("pid=")) {
+            if (r.startsWith("train_s=")) {
+                trainSeconds = Double.parseDouble(r.substring(8));
+            } else if (r.startsWith("reduce_s=")) {
+                reduceSeconds = Double.parseDouble(r.substring(9));
+            } else if (r.startsWith("pid=")) {
                 pids.add(Long.parseLong(r.substring(4)));
             } else if (r.startsWith("bytes=")) {
                 bytes = Math.max(bytes, Long.parseLong(r.substring(6)));
@@ -110,7 +118,7 @@ public final class SparkTrainer {
             }
         }
         steps.sort(java.util.Comparator.comparingLong(SparkTrainer::stepOf).thenComparing(l -> l.contains("eval_")));
-        return new Result(steps, loss, bytes, pids);
+        return new Result(steps, loss, bytes, pids, trainSeconds, reduceSeconds);
     }
 
     /** The task body: one replica of the data-parallel run. */
@@ -138,7 +146,7 @@ public final class SparkTrainer {
             LoraModel lora = LoraModel.inject(setup.model(), job.lora(), job.options().seed());
             SeqClsTrainer trainer = new SeqClsTrainer(setup.model(), setup.tokenizer(), job.options());
             trainer.shard(index, count);
-            GradientAllReduce allReduce = new GradientAllReduce(ctx);
+            RingAllReduce allReduce = new RingAllReduce(ctx);
             trainer.loop().setGradientSync(allReduce);
             Path out = Path.of(job.out());
             Path resumeFrom = latestCheckpoint(out);
@@ -151,6 +159,7 @@ public final class SparkTrainer {
             double[] lastLoss = {Double.NaN};
             boolean committer = index == 0;
             boolean firstAttempt = ctx.attemptNumber() == 0 && ctx.stageAttemptNumber() == 0;
+            long t0 = System.nanoTime();
             trainer.train(job.train(), committer ? job.valid() : List.of(), new TrainingLoop.Listener() {
                 @Override
                 public void onStep(TrainingLoop.Step s) {
@@ -176,11 +185,14 @@ public final class SparkTrainer {
                 }
             });
             if (committer) {
+                report.add("train_s=" + (System.nanoTime() - t0) / 1e9);
+                report.add("reduce_s=" + allReduce.seconds());
                 save(out.resolve("checkpoint-" + trainer.loop().step()), setup, lora, trainer, trainer.loop().step());
                 PeftAdapter.save(lora, lora.activeAdapter(), out.resolve("adapter"));
                 report.add("loss=" + lastLoss[0]);
             }
             report.add("bytes=" + allReduce.bytesSent());
+            allReduce.close();
             report.add("pid=" + ProcessHandle.current().pid());
             return report.iterator();
         }
