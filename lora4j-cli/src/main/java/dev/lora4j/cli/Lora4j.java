@@ -24,7 +24,19 @@ public final class Lora4j implements Runnable {
 
     /** Runs the command line and exits with its status. */
     public static void main(String[] args) {
-        System.exit(commandLine().execute(args));
+        System.exit(run(commandLine(), args));
+    }
+
+    /** Executes {@code args} (with a --config recipe spelled out as flags) on {@code cmd}; returns the exit status. */
+    static int run(CommandLine cmd, String... args) {
+        String[] expanded;
+        try {
+            expanded = Recipes.expand(args);
+        } catch (IllegalArgumentException e) {
+            cmd.getErr().println("lora4j: " + e.getMessage());
+            return 1;
+        }
+        return cmd.execute(expanded);
     }
 
     /**
@@ -32,7 +44,7 @@ public final class Lora4j implements Runnable {
      * exits with status 1; anything else is a bug and keeps its stack trace.
      */
     public static CommandLine commandLine() {
-        return new CommandLine(new Lora4j()).setExecutionExceptionHandler((ex, cmd, parsed) -> {
+        return new CommandLine(new Lora4j()).setOverwrittenOptionsAllowed(true).setExecutionExceptionHandler((ex, cmd, parsed) -> {
             if (ex instanceof IllegalArgumentException || ex instanceof IOException || ex instanceof UncheckedIOException) {
                 cmd.getErr().println("lora4j " + cmd.getCommandName() + ": " + ex.getMessage());
                 return 1;

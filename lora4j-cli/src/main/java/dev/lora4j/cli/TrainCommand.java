@@ -136,6 +136,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--resume", paramLabel = "DIR", description = "Continue from a checkpoint folder written by an earlier run with the same settings.")
     Path resume;
 
+    @Option(names = "--config", paramLabel = "FILE", description = "A recipe (YAML or JSON) of flag names to values; flags given here win.")
+    Path config;
+
     private static final int KEEP_CHECKPOINTS = 2;
 
     @Override
@@ -227,6 +230,8 @@ final class TrainCommand implements Callable<Integer> {
         if (lora != null) {
             PeftAdapter.save(lora, lora.activeAdapter(), out.resolve("adapter"));
         }
+        LossCurve.write(metrics, out.resolve("loss.png"));
+        o.printf("loss curve: %s%n", out.resolve("loss.png"));
         o.printf("done: %d steps%s; %s in %s%n", loop.step(),
                 last == null ? "" : lowerIsBetter
                         ? String.format(", validation loss %.4f, perplexity %.2f (best loss %.4f at step %d)", last.loss(), last.perplexity(), best[0], bestStep[0])

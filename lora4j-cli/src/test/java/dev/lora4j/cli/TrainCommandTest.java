@@ -40,7 +40,7 @@ class TrainCommandTest {
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
         System.setOut(new PrintStream(buf, true));
         try {
-            return new Run(cmd.execute(args), buf.toString(), err.toString());
+            return new Run(Lora4j.run(cmd, args), buf.toString(), err.toString());
         } finally {
             System.setOut(saved);
         }
@@ -77,9 +77,29 @@ class TrainCommandTest {
         assertTrue(java.util.Arrays.equals(Files.readAllBytes(a.resolve("adapter").resolve("adapter_model.safetensors")),
                 Files.readAllBytes(b.resolve("adapter").resolve("adapter_model.safetensors"))), "final adapters differ");
 
+        java.awt.image.BufferedImage png = javax.imageio.ImageIO.read(a.resolve("loss.png").toFile());
+        assertEquals(800, png.getWidth());
+
         Run eval = run("eval", "--model", model.toString(), "--adapter", a.resolve("adapter").toString(), "--data", valid.toString(), "--json");
         assertEquals(0, eval.status(), eval.err());
         assertTrue(eval.out().strip().matches("\\{\"accuracy\": [0-9.]+, \"examples\": 40, \"loss\": [0-9.]+}"), eval.out());
+    }
+
+    @Test
+    void aRecipeFileSetsFlagsAndTheCommandLineOverridesIt() throws Exception {
+        Path model = tinyBert();
+        Path train = data("train.tsv", 32, 1);
+        Path recipe = tmp.resolve("recipe.yaml");
+        Files.writeString(recipe, "model: " + model + "\ntrain: " + train + "\nmax-steps: 2\nbatch-size: 8\nlr: -1\n"
+                + "targets: [query, value]\nlog_every: 1\nuse-dora: true\n");
+        Run bad = run("train", "--config", recipe.toString(), "--out", tmp.resolve("r0").toString());
+        assertEquals("lora4j train: --lr must be a positive number, got -1.0", bad.err().strip());   // from the recipe
+        Run good = run("train", "--config", recipe.toString(), "--out", tmp.resolve("r1").toString(), "--lr", "1e-3");
+        assertEquals(0, good.status(), good.err());
+        assertEquals(2, lossLines(tmp.resolve("r1").resolve("metrics.jsonl")).size());
+        assertTrue(Files.readString(tmp.resolve("r1").resolve("adapter").resolve("adapter_config.json")).contains("\"use_dora\": true"));
+        Run missing = run("train", "--config", tmp.resolve("none.yaml").toString());
+        assertEquals("lora4j: --config: " + tmp.resolve("none.yaml") + " not found", missing.err().strip());
     }
 
     @Test
