@@ -31,7 +31,7 @@ class CausalLmCommandsTest {
         ByteArrayOutputStream buf = new ByteArrayOutputStream();
         System.setOut(new PrintStream(buf, true));
         try {
-            return new Run(cmd.execute(args), buf.toString(), err.toString());
+            return new Run(Lora4j.run(cmd, args), buf.toString(), err.toString());
         } finally {
             System.setOut(saved);
         }
@@ -59,5 +59,18 @@ class CausalLmCommandsTest {
                 "--num-beams", "3", "--max-new-tokens", "5", "--no-repeat-ngram-size", "2");
         assertEquals(0, gen.status(), gen.err());
         assertEquals(2, gen.out().strip().split("\n").length, gen.out());
+    }
+
+    @Test
+    void theE2eRecipeRuns() throws Exception {
+        Path dir = TinyModels.gpt2(tmp.resolve("gpt2"));
+        Path data = tmp.resolve("e2e.txt");
+        Files.writeString(data, "name[Aromi], food[Chinese]||Aromi serves Chinese food.\nname[Cotto], food[Italian]||Cotto serves Italian food.\n");
+        Path out = tmp.resolve("recipe-run");
+        Run r = run("train", "--config", Path.of("..", "recipes", "e2e-gpt2.yaml").toString(), "--model", dir.toString(),
+                "--train", data.toString(), "--out", out.toString(), "--max-steps", "2", "--warmup-steps", "0", "--batch-size", "2");
+        assertEquals(0, r.status(), r.err());
+        String config = Files.readString(out.resolve("adapter").resolve("adapter_config.json"));
+        assertTrue(config.contains("\"r\": 4,") && config.contains("\"lora_alpha\": 32,") && config.contains("\"lora_dropout\": 0.1,"), config);
     }
 }
