@@ -50,4 +50,27 @@ class PeftGpt2AdapterTest {
         Module merged = lora.mergeAndUnload(true, null);
         assertClose(adapted, ((Gpt2LmHeadModel) merged).forward(f.ints("ids"), 2, 6), 1e-4f, 1e-4f);
     }
+
+    @Test
+    void embeddingAndDoraAdaptersRoundTripThroughPeftFiles() throws Exception {
+        for (dev.lora4j.lora.LoraConfig cfg : List.of(
+                dev.lora4j.lora.LoraConfig.builder().r(3).targetModules("wte").initLoraWeights(dev.lora4j.lora.LoraConfig.InitLoraWeights.RANDOM).build(),
+                dev.lora4j.lora.LoraConfig.builder().r(2).targetModules("c_fc").fanInFanOut(true).useDora(true)
+                        .initLoraWeights(dev.lora4j.lora.LoraConfig.InitLoraWeights.RANDOM).build())) {
+            Gpt2LmHeadModel model = Gpt2LmHeadModel.load(resource("models/gpt2-tiny"));
+            LoraModel lora = LoraModel.inject(model, cfg, 11);
+            model.eval();
+            int[] ids = {3, 14, 15, 9, 26, 5};
+            Tensor expected = model.forward(ids, 1, 6).copy();
+            Path dir = tmp.resolve("a" + cfg.r());
+            PeftAdapter.save(lora, dir);
+            List<String> keys = SafeTensors.read(dir.resolve(PeftAdapter.WEIGHTS_FILE)).names();
+            assertEquals(true, keys.stream().allMatch(k -> k.startsWith("base_model.model.transformer.")), keys.toString());
+            assertEquals(true, keys.stream().anyMatch(k -> k.endsWith(cfg.useDora() ? ".lora_magnitude_vector" : ".lora_embedding_A")), keys.toString());
+            Gpt2LmHeadModel fresh = Gpt2LmHeadModel.load(resource("models/gpt2-tiny"));
+            PeftAdapter.load(fresh, dir);
+            fresh.eval();
+            assertClose(expected, fresh.forward(ids, 1, 6), 1e-6f, 1e-6f);
+        }
+    }
 }
