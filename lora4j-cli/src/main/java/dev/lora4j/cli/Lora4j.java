@@ -28,7 +28,7 @@ public final class Lora4j implements Runnable {
     }
 
     /** Executes {@code args} (with a --config recipe spelled out as flags) on {@code cmd}; returns the exit status. */
-    static int run(CommandLine cmd, String... args) {
+    public static int run(CommandLine cmd, String... args) {
         String[] expanded;
         try {
             expanded = Recipes.expand(args);

@@ -10,6 +10,7 @@ import dev.lora4j.nn.Module;
 import dev.lora4j.train.CausalLmData;
 import dev.lora4j.train.CausalLmTrainer;
 import dev.lora4j.train.Checkpoint;
+import dev.lora4j.train.DistributedTraining;
 import dev.lora4j.train.LabeledText;
 import dev.lora4j.train.PromptCompletion;
 import dev.lora4j.train.SeqClsData;
@@ -139,6 +140,15 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--config", paramLabel = "FILE", description = "A recipe (YAML or JSON) of flag names to values; flags given here win.")
     Path config;
 
+    @Option(names = "--spark", description = "Train data-parallel on Apache Spark (seq-cls with LoRA); the launcher adds Spark.")
+    boolean spark;
+
+    @Option(names = "--master", defaultValue = "local[*]", description = "Spark master with --spark (default: ${DEFAULT-VALUE}).")
+    String master;
+
+    @Option(names = "--spark-tasks", defaultValue = "2", description = "Data-parallel replicas with --spark (default: ${DEFAULT-VALUE}).")
+    int sparkTasks;
+
     private static final int KEEP_CHECKPOINTS = 2;
 
     @Override
@@ -152,20 +162,16 @@ final class TrainCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--save-every must be ≥ 0, got " + saveEvery);
         }
         PrintStream o = System.out;
+        if (spark) {
+            return trainOnSpark(options);
+        }
         TaskRun run = task.equals("seq-cls") ? seqCls(options) : causalLm(options);
         Module net = run.model();
         LoraModel lora = null;
         if (full) {
             net.requiresGrad(true);
         } else {
-            List<String> t = targets != null ? targets : task.equals("seq-cls") ? List.of("query", "value") : List.of("c_attn");
-            LoraConfig config = LoraConfig.builder().r(r).loraAlpha(alpha).loraDropout(dropout)
-                    .targetModules(t.toArray(String[]::new)).bias(LoraConfig.Bias.parse(bias))
-                    .modulesToSave(modulesToSave).initLoraWeights(LoraConfig.InitLoraWeights.parse(init))
-                    .useDora(useDora || useEdora).edora(useEdora ? LoraConfig.EdoraConfig.DEFAULT : null)
-                    .fanInFanOut(task.equals("causal-lm"))
-                    .taskType(task.equals("seq-cls") ? "SEQ_CLS" : "CAUSAL_LM").baseModelNameOrPath(model).build();
-            lora = LoraModel.inject(net, config, seed);
+            lora = LoraModel.inject(net, loraConfig(), seed);
             o.println(lora.trainableParametersLine());
         }
         TrainingLoop loop = run.loop();
@@ -237,6 +243,36 @@ final class TrainCommand implements Callable<Integer> {
                         ? String.format(", validation loss %.4f, perplexity %.2f (best loss %.4f at step %d)", last.loss(), last.perplexity(), best[0], bestStep[0])
                         : String.format(", validation accuracy %.2f%% (best %.2f%% at step %d)", 100 * last.accuracy(), 100 * best[0], bestStep[0]),
                 lora != null ? "adapter" : "checkpoint", lora != null ? out.resolve("adapter") : out.resolve("checkpoint-" + loop.step()));
+        return 0;
+    }
+
+    private LoraConfig loraConfig() {
+        List<String> t = targets != null ? targets : task.equals("seq-cls") ? List.of("query", "value") : List.of("c_attn");
+        return LoraConfig.builder().r(r).loraAlpha(alpha).loraDropout(dropout)
+                .targetModules(t.toArray(String[]::new)).bias(LoraConfig.Bias.parse(bias))
+                .modulesToSave(modulesToSave).initLoraWeights(LoraConfig.InitLoraWeights.parse(init))
+                .useDora(useDora || useEdora).edora(useEdora ? LoraConfig.EdoraConfig.DEFAULT : null)
+                .fanInFanOut(task.equals("causal-lm"))
+                .taskType(task.equals("seq-cls") ? "SEQ_CLS" : "CAUSAL_LM").baseModelNameOrPath(model).build();
+    }
+
+    // Data-parallel training through the DistributedTraining engine (lora4j-spark): the same data, adapter and
+    // optimisation settings as a local run; task 0 writes the checkpoints and the adapter under --out.
+    private int trainOnSpark(TrainOptions options) throws IOException {
+        if (!task.equals("seq-cls") || full || resume != null) {
+            throw new IllegalArgumentException("--spark: supports --task seq-cls with LoRA (no --full); a failed stage resumes by itself");
+        }
+        List<LabeledText> train = SeqClsData.read(trainFile);
+        List<LabeledText> valid = validFile == null ? List.of() : SeqClsData.read(validFile);
+        int labels = numLabels > 0 ? numLabels : Math.max(2, Stream.concat(train.stream(), valid.stream())
+                .mapToInt(LabeledText::label).max().orElse(1) + 1);
+        List<String> lines = DistributedTraining.find().trainSeqCls(master, sparkTasks, model, labels, loraConfig(), options, train,
+                valid, out.toString(), saveEvery);
+        Files.createDirectories(out);
+        Files.write(out.resolve("metrics.jsonl"), lines, StandardCharsets.UTF_8);
+        lines.forEach(System.out::println);
+        LossCurve.write(out.resolve("metrics.jsonl"), out.resolve("loss.png"));
+        System.out.printf("done: adapter in %s%n", out.resolve("adapter"));
         return 0;
     }
 

@@ -17,8 +17,6 @@ public final class SeqClsTrainer {
     private final WordPieceTokenizer tokenizer;
     private final TrainOptions options;
     private final TrainingLoop loop;
-    private int shard;
-    private int shards = 1;
 
     /** A trainer of {@code model}'s parameters that have requiresGrad. */
     public SeqClsTrainer(BertForSequenceClassification model, WordPieceTokenizer tokenizer, TrainOptions options) {
@@ -31,19 +29,6 @@ public final class SeqClsTrainer {
     /** The loop: step, optimizer, resume. */
     public TrainingLoop loop() {
         return loop;
-    }
-
-    /**
-     * Makes this trainer replica {@code index} of {@code count} in data-parallel training: of every batch it
-     * processes only its contiguous share of rows, weighting its loss by the share's size, so that the sum of all
-     * replicas' gradients is the gradient of the whole batch.
-     */
-    public void shard(int index, int count) {
-        if (count <= 0 || index < 0 || index >= count) {
-            throw new IllegalArgumentException("shard " + index + " of " + count);
-        }
-        this.shard = index;
-        this.shards = count;
     }
 
     /** Optimizer steps a run over {@code examples} examples takes. */
@@ -69,20 +54,15 @@ public final class SeqClsTrainer {
             }
 
             @Override
-            public TrainingLoop.Result trainBatch(int[] batch, float lossScale) {
-                int[] rows = Arrays.copyOfRange(batch, batch.length * shard / shards, batch.length * (shard + 1) / shards);
-                if (rows.length == 0) {
-                    return new TrainingLoop.Result(0, 0);
-                }
-                float share = (float) rows.length / batch.length;
+            public TrainingLoop.Result trainBatch(int[] rows, float lossScale) {
                 WordPieceTokenizer.Batch b = pad(ids, rows);
                 int[] y = new int[rows.length];
                 for (int i = 0; i < rows.length; i++) {
                     y[i] = labels[rows[i]];
                 }
                 Tensor logits = model.forward(b.ids(), b.tokenTypes(), b.mask(), b.batchSize(), b.length());
-                double loss = lossFn.forward(logits, y, null) * share;
-                model.backward(lossFn.backward(lossScale * share));
+                double loss = lossFn.forward(logits, y, null);
+                model.backward(lossFn.backward(lossScale));
                 long tokens = 0;
                 for (int r : rows) {
                     tokens += ids[r].length;

@@ -8,6 +8,7 @@ import dev.lora4j.optim.GradClip;
 import dev.lora4j.optim.LrSchedule;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Random;
@@ -30,6 +31,8 @@ public final class TrainingLoop {
     private AdamW optimizer;          // created on first use: evaluation alone needs no moment buffers
     private long step;
     private GradientSync sync;
+    private int shard;
+    private int shards = 1;
 
     /**
      * Combines the gradients of data-parallel replicas after each step's backward passes, before clipping and
@@ -46,6 +49,19 @@ public final class TrainingLoop {
     /** Makes this loop one replica of a data-parallel run (null: a single process). */
     public void setGradientSync(GradientSync sync) {
         this.sync = sync;
+    }
+
+    /**
+     * Makes this loop replica {@code index} of {@code count}: of every batch it processes only its contiguous
+     * share of rows and weights that share's loss by its size, so that the sum of all replicas' gradients (see
+     * {@link GradientSync}) is the gradient of the whole batch.
+     */
+    public void shard(int index, int count) {
+        if (count <= 0 || index < 0 || index >= count) {
+            throw new IllegalArgumentException("shard " + index + " of " + count);
+        }
+        this.shard = index;
+        this.shards = count;
     }
 
     /** What a task does with the examples of one micro-batch. */
@@ -181,8 +197,14 @@ public final class TrainingLoop {
             int first = (int) (step % stepsPerEpoch) * options.gradAccum();
             double stepLoss = 0;
             for (int micro = 0; micro < options.gradAccum(); micro++) {
-                Result r = task.trainBatch(epochBatches.get(first + micro), 1f / options.gradAccum());
-                stepLoss += r.loss();
+                int[] batch = epochBatches.get(first + micro);
+                int[] rows = Arrays.copyOfRange(batch, batch.length * shard / shards, batch.length * (shard + 1) / shards);
+                if (rows.length == 0) {
+                    continue;
+                }
+                float share = (float) rows.length / batch.length;
+                Result r = task.trainBatch(rows, share / options.gradAccum());
+                stepLoss += r.loss() * share;
                 tokens += r.tokens();
             }
             if (sync != null) {

@@ -44,6 +44,7 @@ final class RingAllReduce implements TrainingLoop.GradientSync, AutoCloseable {
     private DataInputStream in;
     private long bytesSent;
     private long nanos;
+    private boolean shapesChecked;
 
     RingAllReduce(BarrierTaskContext context) {
         this.context = context;
@@ -96,6 +97,18 @@ final class RingAllReduce implements TrainingLoop.GradientSync, AutoCloseable {
         }
         if (size > 1) {
             try {
+                if (!shapesChecked) {           // every neighbour pair compares sizes once: a mismatch fails, not hangs
+                    out.writeInt(n);
+                    out.flush();
+                    byte[] other = new byte[4];
+                    readFully(other);
+                    int m = ByteBuffer.wrap(other).getInt();
+                    if (m != n) {
+                        throw new IllegalStateException("all-reduce: task " + rank + " has " + n + " gradient values, task "
+                                + mod(rank - 1) + " has " + m + "; the replicas' adapters differ in shape");
+                    }
+                    shapesChecked = true;
+                }
                 for (int s = 0; s < size - 1; s++) {         // reduce-scatter: chunk (rank − s) travels on, summed
                     exchange(v, mod(rank - s), mod(rank - s - 1), true);
                 }

@@ -145,7 +145,7 @@ public final class SparkTrainer {
             SeqClsSetup setup = SeqClsSetup.load(job.model(), job.numLabels(), job.options().seed());
             LoraModel lora = LoraModel.inject(setup.model(), job.lora(), job.options().seed());
             SeqClsTrainer trainer = new SeqClsTrainer(setup.model(), setup.tokenizer(), job.options());
-            trainer.shard(index, count);
+            trainer.loop().shard(index, count);
             RingAllReduce allReduce = new RingAllReduce(ctx);
             trainer.loop().setGradientSync(allReduce);
             Path out = Path.of(job.out());
