@@ -11,7 +11,7 @@ package dev.lora4j.generate;
  * @param eosTokenId        the end-of-text token, or -1 for none
  */
 public record DecodingOptions(int maxNewTokens, int numBeams, double lengthPenalty, int noRepeatNgramSize,
-                              double repetitionPenalty, int eosTokenId) {
+                              double repetitionPenalty, int eosTokenId) implements java.io.Serializable {
     /** Checks ranges; errors name the option. */
     public DecodingOptions {
         if (maxNewTokens <= 0) {

@@ -51,6 +51,45 @@ public final class SparkInference {
         return input.mapPartitions(new Classify(model, adapter, numLabels, column), Encoders.row(out));
     }
 
+    /**
+     * Continues the prompts in {@code promptColumn} with a GPT-2 model (and adapter), adding a {@code generated}
+     * column; each partition loads the model once.
+     *
+     * @throws IllegalArgumentException if the column is missing or not a string
+     */
+    public static Dataset<Row> generate(Dataset<Row> input, String promptColumn, String model, String adapter,
+                                        dev.lora4j.generate.DecodingOptions options) {
+        StructType schema = input.schema();
+        if (!Arrays.asList(schema.fieldNames()).contains(promptColumn)
+                || !schema.apply(promptColumn).dataType().equals(DataTypes.StringType)) {
+            throw new IllegalArgumentException("--prompt-column: the input has no string column '" + promptColumn + "'; columns are "
+                    + Arrays.toString(schema.fieldNames()));
+        }
+        int column = schema.fieldIndex(promptColumn);
+        return input.mapPartitions((MapPartitionsFunction<Row, Row>) rows -> {
+            dev.lora4j.train.CausalLmSetup setup = dev.lora4j.train.CausalLmSetup.load(model);
+            if (adapter != null) {
+                PeftAdapter.load(setup.model(), Path.of(adapter));
+            }
+            dev.lora4j.generate.Generator generator = new dev.lora4j.generate.Generator(setup.model());
+            dev.lora4j.generate.DecodingOptions withEos = new dev.lora4j.generate.DecodingOptions(options.maxNewTokens(),
+                    options.numBeams(), options.lengthPenalty(), options.noRepeatNgramSize(), options.repetitionPenalty(),
+                    setup.tokenizer().endOfTextId());
+            List<Row> out = new ArrayList<>();
+            while (rows.hasNext()) {
+                Row r = rows.next();
+                Object[] values = new Object[r.length() + 1];
+                for (int k = 0; k < r.length(); k++) {
+                    values[k] = r.get(k);
+                }
+                String prompt = r.isNullAt(column) ? "" : r.getString(column);
+                values[r.length()] = prompt.isEmpty() ? "" : setup.tokenizer().decode(generator.generate(setup.tokenizer().encode(prompt), withEos)).strip();
+                out.add(RowFactory.create(values));
+            }
+            return out.iterator();
+        }, Encoders.row(schema.add("generated", DataTypes.StringType)));
+    }
+
     private record Classify(String model, String adapter, int numLabels, int column) implements MapPartitionsFunction<Row, Row> {
         @Override
         public Iterator<Row> call(Iterator<Row> rows) {

@@ -22,7 +22,8 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "lora4j spark", mixinStandardHelpOptions = true,
         description = "lora4j on Apache Spark: data-parallel LoRA training and batch classification.",
-        subcommands = {SparkMain.Train.class, SparkMain.Classify.class, CommandLine.HelpCommand.class})
+        subcommands = {SparkMain.Train.class, SparkMain.Classify.class, SparkMain.Eval.class, SparkMain.Generate.class,
+                CommandLine.HelpCommand.class})
 public final class SparkMain implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -124,12 +125,7 @@ public final class SparkMain implements Runnable {
             SparkSession spark = session(master);
             try {
                 Dataset<Row> in = read(spark, input);
-                Dataset<Row> result = SparkInference.classify(in, textColumn, model, adapter, numLabels);
-                if (output.endsWith(".jsonl") || output.endsWith(".json")) {
-                    result.write().mode("overwrite").json(output);
-                } else {
-                    result.write().mode("overwrite").parquet(output);
-                }
+                write(SparkInference.classify(in, textColumn, model, adapter, numLabels), output);
                 System.out.println("classified " + in.count() + " rows into " + output);
             } finally {
                 spark.stop();
@@ -137,7 +133,7 @@ public final class SparkMain implements Runnable {
             return 0;
         }
 
-        private static Dataset<Row> read(SparkSession spark, String path) {
+        static Dataset<Row> read(SparkSession spark, String path) {
             if (path.endsWith(".parquet")) {
                 return spark.read().parquet(path);
             }
@@ -148,6 +144,76 @@ public final class SparkMain implements Runnable {
                 return spark.read().json(path);
             }
             throw new IllegalArgumentException("--input: " + path + " is not .jsonl, .json, .csv, .tsv or .parquet");
+        }
+    }
+
+    static void write(Dataset<Row> result, String output) {
+        if (output.endsWith(".jsonl") || output.endsWith(".json")) {
+            result.write().mode("overwrite").json(output);
+        } else {
+            result.write().mode("overwrite").parquet(output);
+        }
+    }
+
+    /** Accuracy of a classifier (and adapter) over labelled data of any size. */
+    @Command(name = "eval", mixinStandardHelpOptions = true, description = "Accuracy over a labelled file (JSONL, CSV/TSV or Parquet).")
+    static final class Eval implements Callable<Integer> {
+        @Option(names = "--master", defaultValue = "local[*]") String master;
+        @Option(names = "--model", required = true) String model;
+        @Option(names = "--adapter") String adapter;
+        @Option(names = "--num-labels", defaultValue = "2") int numLabels;
+        @Option(names = "--data", required = true, description = "Input with a text column and a label column.") String data;
+        @Option(names = "--text-column", defaultValue = "sentence") String textColumn;
+        @Option(names = "--label-column", defaultValue = "label") String labelColumn;
+
+        @Override
+        public Integer call() {
+            SparkSession spark = session(master);
+            try {
+                Dataset<Row> in = Classify.read(spark, data);
+                if (!java.util.Arrays.asList(in.columns()).contains(labelColumn)) {
+                    throw new IllegalArgumentException("--label-column: " + data + " has no column '" + labelColumn + "'");
+                }
+                Dataset<Row> out = SparkInference.classify(in, textColumn, model, adapter, numLabels);
+                long total = out.count();
+                long correct = out.filter(org.apache.spark.sql.functions.col("prediction")
+                        .equalTo(org.apache.spark.sql.functions.col(labelColumn).cast("int"))).count();
+                System.out.println(dev.lora4j.io.PythonJson.dumpsLine(java.util.Map.of("accuracy", (double) correct / total, "examples", total)));
+            } finally {
+                spark.stop();
+            }
+            return 0;
+        }
+    }
+
+    /** Batch generation with a GPT-2 model (and adapter). */
+    @Command(name = "generate", mixinStandardHelpOptions = true, description = "Continue a column of prompts; Parquet or JSONL out.")
+    static final class Generate implements Callable<Integer> {
+        @Option(names = "--master", defaultValue = "local[*]") String master;
+        @Option(names = "--model", required = true) String model;
+        @Option(names = "--adapter") String adapter;
+        @Option(names = "--input", required = true) String input;
+        @Option(names = "--output", required = true) String output;
+        @Option(names = "--prompt-column", defaultValue = "prompt") String promptColumn;
+        @Option(names = "--max-new-tokens", defaultValue = "64") int maxNewTokens;
+        @Option(names = "--num-beams", defaultValue = "1") int numBeams;
+        @Option(names = "--length-penalty", defaultValue = "1.0") double lengthPenalty;
+        @Option(names = "--no-repeat-ngram-size", defaultValue = "0") int noRepeat;
+        @Option(names = "--repetition-penalty", defaultValue = "1.0") double repetitionPenalty;
+
+        @Override
+        public Integer call() {
+            dev.lora4j.generate.DecodingOptions options = new dev.lora4j.generate.DecodingOptions(maxNewTokens, numBeams, lengthPenalty,
+                    noRepeat, repetitionPenalty, -1);
+            SparkSession spark = session(master);
+            try {
+                Dataset<Row> in = Classify.read(spark, input);
+                write(SparkInference.generate(in, promptColumn, model, adapter, options), output);
+                System.out.println("generated for " + in.count() + " rows into " + output);
+            } finally {
+                spark.stop();
+            }
+            return 0;
         }
     }
 }

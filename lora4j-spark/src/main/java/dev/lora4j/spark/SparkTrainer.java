@@ -78,11 +78,35 @@ public final class SparkTrainer {
 
     /** A local session for {@code master} (e.g. local[2]) with barrier time-outs so a lost task cannot hang the job. */
     public static SparkSession session(String master) {
+        requireReachable(master);
         return SparkSession.builder().master(master).appName("lora4j")
                 .config("spark.ui.enabled", "false")
                 .config("spark.barrier.sync.timeout", "900s")
                 .config("spark.rpc.message.maxSize", "512")
                 .getOrCreate();
+    }
+
+    /**
+     * Fails fast with a clear message when a standalone master (spark://host:port, several separated by commas)
+     * does not accept connections: Spark itself would retry for about a minute and then stop with an internal error.
+     */
+    static void requireReachable(String master) {
+        if (!master.startsWith("spark://")) {
+            return;
+        }
+        String problem = null;
+        for (String hostPort : master.substring("spark://".length()).split(",")) {
+            int colon = hostPort.lastIndexOf(':');
+            String host = colon < 0 ? hostPort : hostPort.substring(0, colon);
+            int port = colon < 0 ? 7077 : Integer.parseInt(hostPort.substring(colon + 1));
+            try (java.net.Socket s = new java.net.Socket()) {
+                s.connect(new java.net.InetSocketAddress(host, port), 5000);
+                return;
+            } catch (IOException e) {
+                problem = hostPort + ": " + e.getMessage();
+            }
+        }
+        throw new IllegalArgumentException("--master: cannot reach " + master + " (" + problem + ")");
     }
 
     /** Runs {@code job} on {@code spark} and returns task 0's report. */

@@ -61,4 +61,23 @@ class SparkInferenceTest {
                 () -> SparkInference.classify(input, "text", model.toString(), null, 2));
         assertEquals("--text-column: the input has no string column 'text'; columns are [id, sentence]", e.getMessage());
     }
+
+    @Test
+    void generatesForEveryRowAsTheSingleProcessGeneratorDoes() throws Exception {
+        Path model = TinyModels.gpt2(tmp.resolve("gpt2"));
+        dev.lora4j.train.CausalLmSetup setup = dev.lora4j.train.CausalLmSetup.load(model.toString());
+        dev.lora4j.generate.DecodingOptions options = new dev.lora4j.generate.DecodingOptions(4, 2, 1.0, 2, 1.0, -1);
+        List<String> prompts = List.of("name[Aromi]", "name[Cotto], food[Italian]", "the");
+        SparkSession spark = SparkSession.builder().master("local[2]").appName("lora4j-test").config("spark.ui.enabled", "false").getOrCreate();
+        StructType schema = new StructType().add("prompt", DataTypes.StringType);
+        Dataset<Row> input = spark.createDataFrame(prompts.stream().map(p -> RowFactory.create(p)).toList(), schema).repartition(2);
+        List<Row> out = dev.lora4j.spark.SparkInference.generate(input, "prompt", model.toString(), null, options).collectAsList();
+        assertEquals(3, out.size());
+        dev.lora4j.generate.Generator generator = new dev.lora4j.generate.Generator(setup.model());
+        dev.lora4j.generate.DecodingOptions withEos = new dev.lora4j.generate.DecodingOptions(4, 2, 1.0, 2, 1.0, setup.tokenizer().endOfTextId());
+        for (Row r : out) {
+            String expected = setup.tokenizer().decode(generator.generate(setup.tokenizer().encode(r.getString(0)), withEos)).strip();
+            assertEquals(expected, r.getString(1), r.getString(0));
+        }
+    }
 }

@@ -63,4 +63,16 @@ class TrainSparkFlagTest {
         assertEquals("lora4j train: --model: " + tmp.resolve("nowhere") + " has no config.json (executors must be able to read the "
                 + "model directory at this path)", r.err().strip());
     }
+
+    @Test
+    void anUnreachableMasterIsAnErrorWithinSeconds() throws Exception {
+        Path train = TinyModels.sentiment(tmp.resolve("train.tsv"), 8, 1);
+        Path model = TinyModels.bert(tmp.resolve("bert"));
+        long t0 = System.nanoTime();
+        Run r = run("train", "--spark", "--master", "spark://127.0.0.1:1", "--model", model.toString(), "--train", train.toString(),
+                "--out", tmp.resolve("o").toString());
+        assertEquals(1, r.status());
+        assertTrue(r.err().startsWith("lora4j train: --master: cannot reach spark://127.0.0.1:1 (127.0.0.1:1: "), r.err());
+        assertTrue((System.nanoTime() - t0) / 1e9 < 30);
+    }
 }
