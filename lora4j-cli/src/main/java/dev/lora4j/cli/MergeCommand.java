@@ -47,7 +47,7 @@ final class MergeCommand implements Callable<Integer> {
         try (Stream<Path> files = Files.list(model)) {
             for (Path f : files.filter(Files::isRegularFile).toList()) {
                 String name = f.getFileName().toString();
-                if (!name.startsWith("model.safetensors")) {
+                if (!name.endsWith(".safetensors") && !name.equals("model.safetensors.index.json")) {   // weights are rewritten below
                     AtomicFiles.write(out.resolve(name), Files.readAllBytes(f));
                 }
             }

@@ -86,33 +86,40 @@ public final class AutoModel {
     }
 
     /**
-     * Writes {@code model}'s weights into {@code target}/model.safetensors under the names and dtypes of
-     * {@code sourceDir}/model.safetensors: each tensor there that is a parameter of the model (by name, or with
-     * {@code prefix} added) gets the model's current value; other floating-point tensors (buffers) are copied
-     * unchanged; integer buffers, which transformers rebuilds, are left out. Written atomically.
+     * Writes {@code model}'s weights into {@code target} with the file layout, names and dtypes of
+     * {@code sourceDir}'s weights (model.safetensors, or the same shards and index): each tensor there that is a
+     * parameter of the model (by name, or with {@code prefix} added) gets the model's current value; other
+     * floating-point tensors (buffers) are copied unchanged; integer buffers, which transformers rebuilds, are
+     * left out. Each file is written atomically.
      *
      * @return the names of the tensors left out
      * @throws IOException if the source cannot be read or the target written
      */
     public static List<String> writeWeightsLike(Path sourceDir, Module model, String prefix, Path target) throws IOException {
-        SafeTensors.Contents src = SafeTensors.read(sourceDir.resolve("model.safetensors"));
+        HfModelDir.Weights src = HfModelDir.openWeights(sourceDir);
         Map<String, Parameter> params = model.namedParameters();
-        Map<String, Tensor> out = new LinkedHashMap<>();
         List<String> skipped = new java.util.ArrayList<>();
-        for (String name : src.names()) {
-            Parameter p = params.containsKey(name) ? params.get(name) : params.get(prefix + name);
-            String dtype = src.entry(name).dtype();
-            boolean floating = dtype.equals("F32") || dtype.equals("F16") || dtype.equals("BF16") || dtype.equals("F64");
-            if (!floating) {
-                skipped.add(name);
-                continue;
-            }
-            Tensor t = p != null ? p.value() : src.tensor(name);
-            DType want = dtype.equals("F64") ? DType.F32 : DType.valueOf(dtype);
-            out.put(name, t.dtype() == want ? t : t.to(want));
-        }
         Files.createDirectories(target);
-        SafeTensors.write(target.resolve("model.safetensors"), out, src.metadata());
+        for (Map.Entry<String, SafeTensors.Contents> shard : src.shards().entrySet()) {
+            SafeTensors.Contents contents = shard.getValue();
+            Map<String, Tensor> out = new LinkedHashMap<>();
+            for (String name : contents.names()) {
+                Parameter p = params.containsKey(name) ? params.get(name) : params.get(prefix + name);
+                String dtype = contents.entry(name).dtype();
+                boolean floating = dtype.equals("F32") || dtype.equals("F16") || dtype.equals("BF16") || dtype.equals("F64");
+                if (!floating) {
+                    skipped.add(name);
+                    continue;
+                }
+                Tensor t = p != null ? p.value() : contents.tensor(name);
+                DType want = dtype.equals("F64") ? DType.F32 : DType.valueOf(dtype);
+                out.put(name, t.dtype() == want ? t : t.to(want));
+            }
+            SafeTensors.write(target.resolve(shard.getKey()), out, contents.metadata());
+        }
+        if (src.index() != null) {
+            dev.lora4j.io.AtomicFiles.write(target.resolve(HfModelDir.INDEX_FILE), Files.readAllBytes(src.index()));
+        }
         return skipped;
     }
 }

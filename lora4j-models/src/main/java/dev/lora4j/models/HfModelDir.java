@@ -51,9 +51,77 @@ public final class HfModelDir {
      * @throws IOException if a required weight is missing or has the wrong shape
      */
     public static void loadWeights(Path dir, Module model, String prefix, Set<String> optional) throws IOException {
-        Path weights = dir.resolve("model.safetensors");
-        SafeTensors.Contents file = SafeTensors.read(weights);
-        loadWeights(name -> file.entry(name) == null ? null : file.tensor(name), weights.toString(), model, prefix, optional);
+        Weights weights = openWeights(dir);
+        loadWeights(name -> weights.tensor(name), weights.source(), model, prefix, optional);
+    }
+
+    /** The single weights file's name. */
+    public static final String WEIGHTS_FILE = "model.safetensors";
+    /** The index of a sharded checkpoint, as transformers writes it. */
+    public static final String INDEX_FILE = "model.safetensors.index.json";
+
+    /**
+     * A directory's weights: model.safetensors, or the shards listed in model.safetensors.index.json's
+     * {@code weight_map}.
+     *
+     * @param shards the files by name, in the order first listed
+     * @param owner  which file holds each tensor
+     * @param index  the index file, or null for a single file
+     * @param source the index or the single file, for messages
+     */
+    public record Weights(Map<String, SafeTensors.Contents> shards, Map<String, String> owner, Path index, String source) {
+        /** The tensor called {@code name}, or null if no file holds it. */
+        public Tensor tensor(String name) {
+            String file = owner.get(name);
+            return file == null ? null : shards.get(file).tensor(name);
+        }
+
+    }
+
+    /**
+     * Opens a directory's weights (memory is read as each tensor is asked for).
+     *
+     * @throws IOException naming the file if there is no weights file, the index is malformed, a shard is missing,
+     *                     or a shard lacks a tensor the index assigns to it
+     */
+    public static Weights openWeights(Path dir) throws IOException {
+        Path index = dir.resolve(INDEX_FILE);
+        Map<String, SafeTensors.Contents> shards = new java.util.LinkedHashMap<>();
+        Map<String, String> owner = new java.util.LinkedHashMap<>();
+        if (Files.isRegularFile(index)) {
+            com.fasterxml.jackson.databind.JsonNode map;
+            try {
+                map = JSON.readTree(index.toFile()).get("weight_map");
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw new IOException(index + ": not valid JSON: " + e.getOriginalMessage());
+            }
+            if (map == null || !map.isObject()) {
+                throw new IOException(index + ": no \"weight_map\" object of tensor names to shard files");
+            }
+            for (Map.Entry<String, com.fasterxml.jackson.databind.JsonNode> e : map.properties()) {
+                String file = e.getValue().asText();
+                if (!shards.containsKey(file)) {
+                    Path shard = dir.resolve(file);
+                    if (!Files.isRegularFile(shard)) {
+                        throw new IOException(index + ": shard '" + file + "' (for " + e.getKey() + ") not found");
+                    }
+                    shards.put(file, SafeTensors.read(shard));
+                }
+                if (shards.get(file).entry(e.getKey()) == null) {
+                    throw new IOException(index + ": '" + e.getKey() + "' is mapped to " + file + ", which does not hold it");
+                }
+                owner.put(e.getKey(), file);
+            }
+            return new Weights(shards, owner, index, index.toString());
+        }
+        Path single = dir.resolve(WEIGHTS_FILE);
+        if (!Files.isRegularFile(single)) {
+            throw new IOException(dir + ": no " + WEIGHTS_FILE + " or " + INDEX_FILE);
+        }
+        SafeTensors.Contents contents = SafeTensors.read(single);
+        shards.put(WEIGHTS_FILE, contents);
+        contents.names().forEach(n -> owner.put(n, WEIGHTS_FILE));
+        return new Weights(shards, owner, null, single.toString());
     }
 
     /**
