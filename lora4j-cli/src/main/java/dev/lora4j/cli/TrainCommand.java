@@ -140,7 +140,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--config", paramLabel = "FILE", description = "A recipe (YAML or JSON) of flag names to values; flags given here win.")
     Path config;
 
-    @Option(names = "--spark", description = "Train data-parallel on Apache Spark (seq-cls with LoRA); the launcher adds Spark.")
+    @Option(names = "--spark", description = "Train the LoRA adapter data-parallel on Apache Spark; the launcher adds Spark.")
     boolean spark;
 
     @Option(names = "--master", defaultValue = "local[*]", description = "Spark master with --spark (default: ${DEFAULT-VALUE}).")
@@ -259,14 +259,23 @@ final class TrainCommand implements Callable<Integer> {
     // Data-parallel training through the DistributedTraining engine (lora4j-spark): the same data, adapter and
     // optimisation settings as a local run; task 0 writes the checkpoints and the adapter under --out.
     private int trainOnSpark(TrainOptions options) throws IOException {
-        if (!task.equals("seq-cls") || full || resume != null) {
-            throw new IllegalArgumentException("--spark: supports --task seq-cls with LoRA (no --full); a failed stage resumes by itself");
+        if (full || resume != null) {
+            throw new IllegalArgumentException("--spark: trains LoRA adapters (no --full); a failed stage resumes from the last checkpoint by itself");
         }
-        List<LabeledText> train = SeqClsData.read(trainFile);
-        List<LabeledText> valid = validFile == null ? List.of() : SeqClsData.read(validFile);
-        int labels = numLabels > 0 ? numLabels : Math.max(2, Stream.concat(train.stream(), valid.stream())
-                .mapToInt(LabeledText::label).max().orElse(1) + 1);
-        List<String> lines = DistributedTraining.find().trainSeqCls(master, sparkTasks, model, labels, loraConfig(), options, train,
+        List<? extends java.io.Serializable> train;
+        List<? extends java.io.Serializable> valid;
+        int labels = 2;
+        if (task.equals("seq-cls")) {
+            List<LabeledText> t = SeqClsData.read(trainFile);
+            List<LabeledText> v = validFile == null ? List.of() : SeqClsData.read(validFile);
+            labels = numLabels > 0 ? numLabels : Math.max(2, Stream.concat(t.stream(), v.stream()).mapToInt(LabeledText::label).max().orElse(1) + 1);
+            train = t;
+            valid = v;
+        } else {
+            train = CausalLmData.read(trainFile);
+            valid = validFile == null ? List.of() : CausalLmData.read(validFile);
+        }
+        List<String> lines = DistributedTraining.find().train(task, master, sparkTasks, model, labels, loraConfig(), options, train,
                 valid, out.toString(), saveEvery);
         Files.createDirectories(out);
         Files.write(out.resolve("metrics.jsonl"), lines, StandardCharsets.UTF_8);

@@ -69,6 +69,15 @@ public final class CausalLmTrainer {
             }
 
             @Override
+            public long lossTerms(int[] rows) {
+                long n = 0;
+                for (int r : rows) {
+                    n += data[r].ids().length - Math.max(1, data[r].completionStart());
+                }
+                return n;
+            }
+
+            @Override
             public TrainingLoop.Result trainBatch(int[] rows, float lossScale) {
                 Batch b = batch(data, rows);
                 double loss = lossFn.forward(model.forward(b.ids, rows.length, b.length), b.targets, null);

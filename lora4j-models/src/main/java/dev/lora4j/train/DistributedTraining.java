@@ -11,11 +11,12 @@ import java.util.ServiceLoader;
  */
 public interface DistributedTraining {
     /**
-     * Trains a sequence classifier with {@code tasks} replicas; returns one JSON line per logged step and
-     * evaluation (as metrics.jsonl), after writing checkpoints and {@code out}/adapter.
+     * Trains with {@code tasks} replicas: {@code task} seq-cls ({@link LabeledText} examples) or causal-lm
+     * ({@link PromptCompletion} examples); returns one JSON line per logged step and evaluation (as
+     * metrics.jsonl), after writing checkpoints and {@code out}/adapter.
      */
-    List<String> trainSeqCls(String master, int tasks, String model, int numLabels, LoraConfig lora, TrainOptions options,
-                             List<LabeledText> train, List<LabeledText> valid, String out, int saveEvery);
+    List<String> train(String task, String master, int tasks, String model, int numLabels, LoraConfig lora, TrainOptions options,
+                       List<? extends java.io.Serializable> train, List<? extends java.io.Serializable> valid, String out, int saveEvery);
 
     /**
      * The installed engine.

@@ -73,6 +73,14 @@ public final class TrainingLoop {
         int length(int i);
 
         /**
+         * How many terms the mean loss of these examples averages over (examples for classification, predicted
+         * tokens for language modelling): a data-parallel replica's share of a batch is weighted by this.
+         */
+        default long lossTerms(int[] rows) {
+            return rows.length;
+        }
+
+        /**
          * Forward and backward on the examples {@code rows}, the loss scaled by {@code lossScale} before backward
          * (1/gradAccum); returns the unscaled mean loss and the number of tokens processed.
          */
@@ -202,7 +210,7 @@ public final class TrainingLoop {
                 if (rows.length == 0) {
                     continue;
                 }
-                float share = (float) rows.length / batch.length;
+                float share = shards == 1 ? 1f : (float) ((double) task.lossTerms(rows) / task.lossTerms(batch));
                 Result r = task.trainBatch(rows, share / options.gradAccum());
                 stepLoss += r.loss() * share;
                 tokens += r.tokens();

@@ -4,6 +4,9 @@ import dev.lora4j.io.PythonJson;
 import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.LoraModel;
 import dev.lora4j.lora.PeftAdapter;
+import dev.lora4j.nn.Module;
+import dev.lora4j.train.CausalLmSetup;
+import dev.lora4j.train.CausalLmTrainer;
 import dev.lora4j.train.Checkpoint;
 import dev.lora4j.train.LabeledText;
 import dev.lora4j.train.SeqClsSetup;
@@ -47,6 +50,7 @@ public final class SparkTrainer {
     /**
      * A training job, shipped to the tasks.
      *
+     * @param task      seq-cls ({@link LabeledText} examples) or causal-lm ({@link dev.lora4j.train.PromptCompletion})
      * @param model     model directory all executors can read, or builtin:all-minilm-l6-v2
      * @param numLabels classes
      * @param lora      the adapter's config
@@ -58,8 +62,21 @@ public final class SparkTrainer {
      * @param saveEvery checkpoint every this many steps (0: only at the end)
      * @param failAt    for fault-injection tests: the first attempt of task 0 fails after this step (-1: never)
      */
-    public record Job(String model, int numLabels, LoraConfig lora, TrainOptions options, List<LabeledText> train,
-                      List<LabeledText> valid, String out, int tasks, int saveEvery, long failAt) implements Serializable {
+    public record Job(String task, String model, int numLabels, LoraConfig lora, TrainOptions options,
+                      List<? extends Serializable> train, List<? extends Serializable> valid, String out, int tasks, int saveEvery,
+                      long failAt) implements Serializable {
+        /** A sequence-classification job ({@link LabeledText} examples). */
+        public Job(String model, int numLabels, LoraConfig lora, TrainOptions options, List<LabeledText> train,
+                   List<LabeledText> valid, String out, int tasks, int saveEvery, long failAt) {
+            this("seq-cls", model, numLabels, lora, options, train, valid, out, tasks, saveEvery, failAt);
+        }
+
+        /** Checks the task name. */
+        public Job {
+            if (!task.equals("seq-cls") && !task.equals("causal-lm")) {
+                throw new IllegalArgumentException("--task: expected seq-cls or causal-lm, got '" + task + "'");
+            }
+        }
     }
 
     /**
@@ -166,25 +183,41 @@ public final class SparkTrainer {
         private Iterator<String> run(BarrierTaskContext ctx) throws IOException {
             int index = ctx.partitionId();
             int count = ctx.getTaskInfos().length;
-            SeqClsSetup setup = SeqClsSetup.load(job.model(), job.numLabels(), job.options().seed());
-            LoraModel lora = LoraModel.inject(setup.model(), job.lora(), job.options().seed());
-            SeqClsTrainer trainer = new SeqClsTrainer(setup.model(), setup.tokenizer(), job.options());
-            trainer.loop().shard(index, count);
+            boolean committer = index == 0;
+            Module net;
+            LoraModel lora;
+            TrainingLoop loop;
+            java.util.function.Function<TrainingLoop.Listener, TrainingLoop.Evaluation> train;
+            if (job.task().equals("causal-lm")) {
+                CausalLmSetup setup = CausalLmSetup.load(job.model());
+                net = setup.model();
+                lora = LoraModel.inject(net, job.lora(), job.options().seed());
+                CausalLmTrainer trainer = new CausalLmTrainer(setup.model(), setup.tokenizer(), job.options());
+                loop = trainer.loop();
+                train = l -> trainer.train(cast(job.train()), committer ? cast(job.valid()) : List.of(), l);
+            } else {
+                SeqClsSetup setup = SeqClsSetup.load(job.model(), job.numLabels(), job.options().seed());
+                net = setup.model();
+                lora = LoraModel.inject(net, job.lora(), job.options().seed());
+                SeqClsTrainer trainer = new SeqClsTrainer(setup.model(), setup.tokenizer(), job.options());
+                loop = trainer.loop();
+                train = l -> trainer.train(cast(job.train()), committer ? cast(job.valid()) : List.of(), l);
+            }
+            loop.shard(index, count);
             RingAllReduce allReduce = new RingAllReduce(ctx);
-            trainer.loop().setGradientSync(allReduce);
+            loop.setGradientSync(allReduce);
             Path out = Path.of(job.out());
             Path resumeFrom = latestCheckpoint(out);
             if (resumeFrom != null) {
-                Checkpoint.State state = Checkpoint.load(resumeFrom, setup.model(), lora, trainer.loop().optimizer());
-                trainer.loop().resumeAt(state.globalStep());
+                Checkpoint.State state = Checkpoint.load(resumeFrom, net, lora, loop.optimizer());
+                loop.resumeAt(state.globalStep());
             }
             ctx.barrier();   // everyone has read the checkpoint before task 0 may write the next one
             List<String> report = new ArrayList<>();
             double[] lastLoss = {Double.NaN};
-            boolean committer = index == 0;
             boolean firstAttempt = ctx.attemptNumber() == 0 && ctx.stageAttemptNumber() == 0;
             long t0 = System.nanoTime();
-            trainer.train(job.train(), committer ? job.valid() : List.of(), new TrainingLoop.Listener() {
+            train.apply(new TrainingLoop.Listener() {
                 @Override
                 public void onStep(TrainingLoop.Step s) {
                     lastLoss[0] = s.loss();
@@ -201,7 +234,7 @@ public final class SparkTrainer {
                 @Override
                 public void onStepEnd(long step) {
                     if (committer && job.saveEvery() > 0 && step % job.saveEvery() == 0) {
-                        save(out.resolve("checkpoint-" + step), setup, lora, trainer, step);
+                        save(out.resolve("checkpoint-" + step), net, lora, loop, step);
                     }
                     if (committer && firstAttempt && step == job.failAt()) {
                         throw new IllegalStateException("injected failure after step " + step);
@@ -211,7 +244,7 @@ public final class SparkTrainer {
             if (committer) {
                 report.add("train_s=" + (System.nanoTime() - t0) / 1e9);
                 report.add("reduce_s=" + allReduce.seconds());
-                save(out.resolve("checkpoint-" + trainer.loop().step()), setup, lora, trainer, trainer.loop().step());
+                save(out.resolve("checkpoint-" + loop.step()), net, lora, loop, loop.step());
                 PeftAdapter.save(lora, lora.activeAdapter(), out.resolve("adapter"));
                 report.add("loss=" + lastLoss[0]);
             }
@@ -225,9 +258,14 @@ public final class SparkTrainer {
             return PythonJson.dumpsLine(new LinkedHashMap<>(values));
         }
 
-        private static void save(Path dir, SeqClsSetup setup, LoraModel lora, SeqClsTrainer trainer, long step) {
+        @SuppressWarnings("unchecked")
+        private static <T> List<T> cast(List<? extends Serializable> examples) {
+            return (List<T>) examples;
+        }
+
+        private static void save(Path dir, Module net, LoraModel lora, TrainingLoop loop, long step) {
             try {
-                Checkpoint.save(dir, setup.model(), lora, trainer.loop().optimizer(), new Checkpoint.State(step, Double.NaN, -1));
+                Checkpoint.save(dir, net, lora, loop.optimizer(), new Checkpoint.State(step, Double.NaN, -1));
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }

@@ -152,4 +152,34 @@ class SparkTrainerTest {
             start();
         }
     }
+
+    @Test
+    void causalLmReplicasEqualOneProcess() throws Exception {
+        Path model = TinyModels.gpt2(tmp.resolve("gpt2"));
+        Path data = tmp.resolve("e2e.txt");
+        StringBuilder lines = new StringBuilder();
+        for (String n : List.of("Aromi", "Cotto", "Bibimbap", "Giraffe", "Wildwood", "Zizzi", "Strada", "Alimentum")) {
+            lines.append("name[").append(n).append("]||").append(n).append(" is a restaurant.\n");
+        }
+        Files.writeString(data, lines.toString());
+        List<dev.lora4j.train.PromptCompletion> train = dev.lora4j.train.CausalLmData.read(data);
+        LoraConfig lora = LoraConfig.builder().r(2).loraAlpha(4).targetModules("c_attn").fanInFanOut(true).taskType("CAUSAL_LM").build();
+        TrainOptions options = new TrainOptions(1e-2f, 0f, 0, "constant", 1, 3, 4, 1, 1f, 0f, 3, 32, 0, 1);
+        dev.lora4j.train.CausalLmSetup setup = dev.lora4j.train.CausalLmSetup.load(model.toString());
+        LoraModel.inject(setup.model(), lora, options.seed());
+        List<Double> reference = new ArrayList<>();
+        new dev.lora4j.train.CausalLmTrainer(setup.model(), setup.tokenizer(), options).train(train, List.of(), new TrainingLoop.Listener() {
+            @Override
+            public void onStep(TrainingLoop.Step s) {
+                reference.add(s.loss());
+            }
+        });
+        SparkTrainer.Result r = SparkTrainer.train(spark, new SparkTrainer.Job("causal-lm", model.toString(), 2, lora, options, train,
+                List.of(), tmp.resolve("lm").toString(), 2, 0, -1));
+        List<Double> distributed = losses(r);
+        assertEquals(reference.size(), distributed.size());
+        for (int i = 0; i < reference.size(); i++) {
+            assertEquals(reference.get(i), distributed.get(i), 1e-4, "loss at step " + (i + 1));
+        }
+    }
 }
