@@ -53,6 +53,10 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--valid", paramLabel = "FILE", description = "Validation data, same format.")
     Path validFile;
 
+    @Option(names = "--valid-split", defaultValue = "0", paramLabel = "FRACTION",
+            description = "causal-lm without --valid: hold out this fraction of the distinct contexts (seeded by --seed).")
+    double validSplit;
+
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output folder: adapter/, checkpoint-N/, best/, metrics.jsonl.")
     Path out;
 
@@ -272,8 +276,9 @@ final class TrainCommand implements Callable<Integer> {
             train = t;
             valid = v;
         } else {
-            train = CausalLmData.read(trainFile);
-            valid = validFile == null ? List.of() : CausalLmData.read(validFile);
+            List<List<PromptCompletion>> split = causalLmData();
+            train = split.get(0);
+            valid = split.get(1);
         }
         List<String> lines = DistributedTraining.find().train(task, master, sparkTasks, model, labels, loraConfig(), options, train,
                 valid, out.toString(), saveEvery);
@@ -314,9 +319,18 @@ final class TrainCommand implements Callable<Integer> {
         };
     }
 
-    private TaskRun causalLm(TrainOptions options) throws IOException {
+    private List<List<PromptCompletion>> causalLmData() throws IOException {
         List<PromptCompletion> train = CausalLmData.read(trainFile);
-        List<PromptCompletion> valid = validFile == null ? List.of() : CausalLmData.read(validFile);
+        if (validFile == null && validSplit > 0) {
+            return CausalLmData.splitByContext(train, validSplit, seed);
+        }
+        return List.of(train, validFile == null ? List.of() : CausalLmData.read(validFile));
+    }
+
+    private TaskRun causalLm(TrainOptions options) throws IOException {
+        List<List<PromptCompletion>> split = causalLmData();
+        List<PromptCompletion> train = split.get(0);
+        List<PromptCompletion> valid = split.get(1);
         CausalLmSetup setup = CausalLmSetup.load(model);
         CausalLmTrainer trainer = new CausalLmTrainer(setup.model(), setup.tokenizer(), options);
         return new TaskRun() {

@@ -113,4 +113,44 @@ class CausalLmTrainerTest {
         Files.writeString(j, "{\"prompt\": \"a\", \"completion\": \"b\"}\n{\"text\": \"c d\"}\n");
         assertEquals(List.of(new PromptCompletion("a", "b", 1), new PromptCompletion("", "c d", 2)), CausalLmData.read(j));
     }
+
+    @Test
+    void webNlgAndDartTriplesBecomeTheContext() throws IOException {
+        Path webnlg = tmp.resolve("webnlg.json");
+        Files.writeString(webnlg, """
+                {"entries": [{"1": {"category": "Airport", "lexicalisations": [{"lex": "The leader of Aarhus is Jacob Bundsgaard."},
+                  {"lex": "Jacob Bundsgaard leads Aarhus."}],
+                  "modifiedtripleset": [{"object": "Jacob_Bundsgaard", "property": "leaderName", "subject": "Aarhus"},
+                                        {"object": "\\"Denmark\\"", "property": "country", "subject": "Aarhus"}]}}]}""");
+        assertEquals(List.of(
+                new PromptCompletion("Aarhus : leaderName : Jacob Bundsgaard | Aarhus : country : Denmark", "The leader of Aarhus is Jacob Bundsgaard.", 1),
+                new PromptCompletion("Aarhus : leaderName : Jacob Bundsgaard | Aarhus : country : Denmark", "Jacob Bundsgaard leads Aarhus.", 1)),
+                CausalLmData.read(webnlg));
+        Path dart = tmp.resolve("dart.json");
+        Files.writeString(dart, "[{\"tripleset\": [[\"Mars Hill College\", \"JOINED\", \"1973\"]], "
+                + "\"annotations\": [{\"source\": \"x\", \"text\": \"A school joined in 1973.\"}]}]");
+        assertEquals(List.of(new PromptCompletion("Mars Hill College : JOINED : 1973", "A school joined in 1973.", 1)), CausalLmData.read(dart));
+        Files.writeString(dart, "[{\"tripleset\": [[\"a\", \"b\"]], \"annotations\": []}]");
+        assertEquals(dart + ": entry 1: a triple must have subject, property and object",
+                assertThrows(IOException.class, () -> CausalLmData.read(dart)).getMessage());
+    }
+
+    @Test
+    void splitByContextKeepsAllReferencesOfAContextTogether() {
+        List<PromptCompletion> all = new ArrayList<>();
+        for (int c = 0; c < 20; c++) {
+            for (int r = 0; r <= c % 3; r++) {
+                all.add(new PromptCompletion("mr" + c, "ref" + r, all.size() + 1));
+            }
+        }
+        List<List<PromptCompletion>> split = CausalLmData.splitByContext(all, 0.25, 110);
+        java.util.Set<String> train = new java.util.HashSet<>(split.get(0).stream().map(PromptCompletion::prompt).toList());
+        java.util.Set<String> valid = new java.util.HashSet<>(split.get(1).stream().map(PromptCompletion::prompt).toList());
+        assertEquals(5, valid.size());
+        assertEquals(15, train.size());
+        assertTrue(java.util.Collections.disjoint(train, valid));
+        assertEquals(all.size(), split.get(0).size() + split.get(1).size());
+        assertEquals(split, CausalLmData.splitByContext(all, 0.25, 110));
+        assertThrows(IllegalArgumentException.class, () -> CausalLmData.splitByContext(all, 1.0, 1));
+    }
 }
