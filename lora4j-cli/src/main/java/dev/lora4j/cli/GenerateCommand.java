@@ -32,7 +32,7 @@ final class GenerateCommand implements Callable<Integer> {
         @Option(names = "--prompt", paramLabel = "TEXT", description = "One prompt.")
         String prompt;
 
-        @Option(names = "--prompts", paramLabel = "FILE", description = "One prompt per line (for E2E data, the part before '||').")
+        @Option(names = "--prompts", paramLabel = "FILE", description = "One prompt per line, or a data file (context||reference lines, WebNLG or DART JSON): one prompt per distinct context.")
         Path prompts;
     }
 
@@ -66,8 +66,15 @@ final class GenerateCommand implements Callable<Integer> {
             if (!Files.isRegularFile(input.prompts)) {
                 throw new IllegalArgumentException("--prompts: " + input.prompts + " not found");
             }
-            prompts = Files.readAllLines(input.prompts, StandardCharsets.UTF_8).stream().filter(l -> !l.isBlank())
-                    .map(l -> l.contains("||") ? l.substring(0, l.indexOf("||")).strip() : l.strip()).toList();
+            String name = input.prompts.getFileName().toString();
+            List<String> lines = Files.readAllLines(input.prompts, StandardCharsets.UTF_8).stream().filter(l -> !l.isBlank()).toList();
+            if (name.endsWith(".json") || name.endsWith(".jsonl") || (!lines.isEmpty() && lines.get(0).contains("||"))) {
+                // a data file: one prompt per distinct context, in order, as nlg-eval expects the predictions
+                prompts = new java.util.ArrayList<>(new java.util.LinkedHashSet<>(
+                        dev.lora4j.train.CausalLmData.read(input.prompts).stream().map(dev.lora4j.train.PromptCompletion::prompt).toList()));
+            } else {
+                prompts = lines.stream().map(String::strip).toList();
+            }
         }
         Generator generator = new Generator(setup.model());
         for (String p : prompts) {
