@@ -44,9 +44,17 @@ public final class Lora4j implements Runnable {
      * exits with status 1; anything else is a bug and keeps its stack trace.
      */
     public static CommandLine commandLine() {
-        return new CommandLine(new Lora4j()).setOverwrittenOptionsAllowed(true).setExecutionExceptionHandler((ex, cmd, parsed) -> {
+        return withUserErrors(new CommandLine(new Lora4j()).setOverwrittenOptionsAllowed(true), "lora4j");
+    }
+
+    /**
+     * Makes a user mistake (bad argument, unreadable file) print one line, "{@code prefix} command: message",
+     * and exit with status 1; anything else is a bug and keeps its stack trace.
+     */
+    public static CommandLine withUserErrors(CommandLine cli, String prefix) {
+        return cli.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             if (ex instanceof IllegalArgumentException || ex instanceof IOException || ex instanceof UncheckedIOException) {
-                cmd.getErr().println("lora4j " + cmd.getCommandName() + ": " + ex.getMessage());
+                cmd.getErr().println(prefix + " " + cmd.getCommandName() + ": " + ex.getMessage());
                 return 1;
             }
             throw ex;

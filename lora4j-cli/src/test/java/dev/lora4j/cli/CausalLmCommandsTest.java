@@ -3,12 +3,7 @@ package dev.lora4j.cli;
 import dev.lora4j.testing.TinyModels;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -20,21 +15,8 @@ class CausalLmCommandsTest {
     @TempDir
     Path tmp;
 
-    private record Run(int status, String out, String err) {
-    }
-
-    private static Run run(String... args) {
-        CommandLine cmd = Lora4j.commandLine();
-        StringWriter err = new StringWriter();
-        cmd.setErr(new PrintWriter(err));
-        PrintStream saved = System.out;
-        ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(buf, true));
-        try {
-            return new Run(Lora4j.run(cmd, args), buf.toString(), err.toString());
-        } finally {
-            System.setOut(saved);
-        }
+    private static CliRun run(String... args) {
+        return CliRun.run(args);
     }
 
     @Test
@@ -44,18 +26,18 @@ class CausalLmCommandsTest {
         Files.writeString(data, "name[Aromi], food[Chinese]||Aromi serves Chinese food.\nname[Cotto], food[Italian]||Cotto serves Italian food.\n");
 
         Path out = tmp.resolve("run");
-        Run train = run("train", "--task", "causal-lm", "--model", dir.toString(), "--train", data.toString(), "--valid", data.toString(),
+        CliRun train = run("train", "--task", "causal-lm", "--model", dir.toString(), "--train", data.toString(), "--valid", data.toString(),
                 "--out", out.toString(), "--max-steps", "3", "--batch-size", "2", "--r", "2", "--alpha", "4", "--label-smoothing", "0.1");
         assertEquals(0, train.status(), train.err());
         assertTrue(train.out().contains("perplexity"), train.out());
         assertTrue(Files.readString(out.resolve("adapter").resolve("adapter_config.json")).contains("\"task_type\": \"CAUSAL_LM\""));
 
-        Run eval = run("eval", "--task", "causal-lm", "--model", dir.toString(), "--adapter", out.resolve("adapter").toString(),
+        CliRun eval = run("eval", "--task", "causal-lm", "--model", dir.toString(), "--adapter", out.resolve("adapter").toString(),
                 "--data", data.toString(), "--json");
         assertEquals(0, eval.status(), eval.err());
         assertTrue(eval.out().contains("\"perplexity\": "), eval.out());
 
-        Run gen = run("generate", "--model", dir.toString(), "--adapter", out.resolve("adapter").toString(), "--prompts", data.toString(),
+        CliRun gen = run("generate", "--model", dir.toString(), "--adapter", out.resolve("adapter").toString(), "--prompts", data.toString(),
                 "--num-beams", "3", "--max-new-tokens", "5", "--no-repeat-ngram-size", "2");
         assertEquals(0, gen.status(), gen.err());
         assertEquals(2, gen.out().strip().split("\n").length, gen.out());
@@ -67,7 +49,7 @@ class CausalLmCommandsTest {
         Path data = tmp.resolve("e2e.txt");
         Files.writeString(data, "name[Aromi], food[Chinese]||Aromi serves Chinese food.\nname[Cotto], food[Italian]||Cotto serves Italian food.\n");
         Path out = tmp.resolve("recipe-run");
-        Run r = run("train", "--config", Path.of("..", "recipes", "e2e-gpt2.yaml").toString(), "--model", dir.toString(),
+        CliRun r = run("train", "--config", Path.of("..", "recipes", "e2e-gpt2.yaml").toString(), "--model", dir.toString(),
                 "--train", data.toString(), "--out", out.toString(), "--max-steps", "2", "--warmup-steps", "0", "--batch-size", "2");
         assertEquals(0, r.status(), r.err());
         String config = Files.readString(out.resolve("adapter").resolve("adapter_config.json"));

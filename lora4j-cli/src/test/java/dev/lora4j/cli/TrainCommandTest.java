@@ -3,12 +3,7 @@ package dev.lora4j.cli;
 import dev.lora4j.testing.TinyModels;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -29,21 +24,8 @@ class TrainCommandTest {
         return TinyModels.sentiment(tmp.resolve(name), n, seed);
     }
 
-    private record Run(int status, String out, String err) {
-    }
-
-    private static Run run(String... args) {
-        CommandLine cmd = Lora4j.commandLine();
-        StringWriter err = new StringWriter();
-        cmd.setErr(new PrintWriter(err));
-        PrintStream saved = System.out;
-        ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(buf, true));
-        try {
-            return new Run(Lora4j.run(cmd, args), buf.toString(), err.toString());
-        } finally {
-            System.setOut(saved);
-        }
+    private static CliRun run(String... args) {
+        return CliRun.run(args);
     }
 
     private static List<String> lossLines(Path metrics) throws Exception {
@@ -59,14 +41,14 @@ class TrainCommandTest {
                 "--max-steps", "8", "--batch-size", "8", "--lr", "5e-3", "--log-every", "1", "--save-every", "4",
                 "--eval-every", "4", "--r", "4", "--dropout", "0.1"};
         Path a = tmp.resolve("a");
-        Run full = run(concat(common, "--out", a.toString()));
+        CliRun full = run(concat(common, "--out", a.toString()));
         assertEquals(0, full.status(), full.err());
         assertTrue(Files.exists(a.resolve("adapter").resolve("adapter_model.safetensors")));
         assertTrue(Files.exists(a.resolve("checkpoint-4").resolve("optimizer.safetensors")));
         assertTrue(Files.exists(a.resolve("best").resolve("trainer_state.json")));
 
         Path b = tmp.resolve("b");
-        Run resumed = run(concat(common, "--out", b.toString(), "--resume", a.resolve("checkpoint-4").toString()));
+        CliRun resumed = run(concat(common, "--out", b.toString(), "--resume", a.resolve("checkpoint-4").toString()));
         assertEquals(0, resumed.status(), resumed.err());
         assertTrue(resumed.out().contains("resumed from"), resumed.out());
         List<String> uninterrupted = lossLines(a.resolve("metrics.jsonl"));
@@ -80,7 +62,7 @@ class TrainCommandTest {
         java.awt.image.BufferedImage png = javax.imageio.ImageIO.read(a.resolve("loss.png").toFile());
         assertEquals(800, png.getWidth());
 
-        Run eval = run("eval", "--model", model.toString(), "--adapter", a.resolve("adapter").toString(), "--data", valid.toString(), "--json");
+        CliRun eval = run("eval", "--model", model.toString(), "--adapter", a.resolve("adapter").toString(), "--data", valid.toString(), "--json");
         assertEquals(0, eval.status(), eval.err());
         assertTrue(eval.out().strip().matches("\\{\"accuracy\": [0-9.]+, \"examples\": 40, \"loss\": [0-9.]+}"), eval.out());
     }
@@ -92,13 +74,13 @@ class TrainCommandTest {
         Path recipe = tmp.resolve("recipe.yaml");
         Files.writeString(recipe, "model: " + model + "\ntrain: " + train + "\nmax-steps: 2\nbatch-size: 8\nlr: -1\n"
                 + "targets: [query, value]\nlog_every: 1\nuse-dora: true\n");
-        Run bad = run("train", "--config", recipe.toString(), "--out", tmp.resolve("r0").toString());
+        CliRun bad = run("train", "--config", recipe.toString(), "--out", tmp.resolve("r0").toString());
         assertEquals("lora4j train: --lr must be a positive number, got -1.0", bad.err().strip());   // from the recipe
-        Run good = run("train", "--config", recipe.toString(), "--out", tmp.resolve("r1").toString(), "--lr", "1e-3");
+        CliRun good = run("train", "--config", recipe.toString(), "--out", tmp.resolve("r1").toString(), "--lr", "1e-3");
         assertEquals(0, good.status(), good.err());
         assertEquals(2, lossLines(tmp.resolve("r1").resolve("metrics.jsonl")).size());
         assertTrue(Files.readString(tmp.resolve("r1").resolve("adapter").resolve("adapter_config.json")).contains("\"use_dora\": true"));
-        Run missing = run("train", "--config", tmp.resolve("none.yaml").toString());
+        CliRun missing = run("train", "--config", tmp.resolve("none.yaml").toString());
         assertEquals("lora4j: --config: " + tmp.resolve("none.yaml") + " not found", missing.err().strip());
     }
 
@@ -107,10 +89,10 @@ class TrainCommandTest {
         Path model = tinyBert();
         Path bad = tmp.resolve("bad.tsv");
         Files.writeString(bad, "sentence\tlabel\ngood\tyes\n");
-        Run r = run("train", "--model", model.toString(), "--train", bad.toString(), "--out", tmp.resolve("o").toString());
+        CliRun r = run("train", "--model", model.toString(), "--train", bad.toString(), "--out", tmp.resolve("o").toString());
         assertEquals(1, r.status());
         assertEquals("lora4j train: " + bad + ":2: label 'yes' is not an integer class index", r.err().strip());
-        Run lr = run("train", "--model", model.toString(), "--train", data("t.tsv", 4, 1).toString(), "--out",
+        CliRun lr = run("train", "--model", model.toString(), "--train", data("t.tsv", 4, 1).toString(), "--out",
                 tmp.resolve("o").toString(), "--lr", "-1");
         assertEquals("lora4j train: --lr must be a positive number, got -1.0", lr.err().strip());
     }

@@ -213,37 +213,7 @@ public final class Gemm {
             gemm(M, N, K, alpha, a, b, beta, C, offC, ldc);
             return;
         }
-        MemorySegment bs = frozenPanels(b, N, K);
-        int nPad = ceilDiv(N, NR) * NR;
-        int threads = Parallel.threads();
-        boolean splitColumns = N >= M || M < MR * threads;
-        int units = splitColumns ? ceilDiv(N, NR) : ceilDiv(M, MR);
-        int tasks = Math.max(1, Math.min(units, threads == 1 ? 1 : threads * TASKS_PER_THREAD));
-        if (splitColumns) {
-            int mPad = ceilDiv(M, MR) * MR;
-            float[] ap = BUFFERS.get().a(mPad * even(K));
-            Parallel.forEach(tasks > 1 ? ceilDiv(K, KC) : 1, blk -> {
-                int k0 = tasks > 1 ? blk * KC : 0;
-                packA(ap, a, 0, M, k0, tasks > 1 ? Math.min(K, k0 + KC) : K, alpha);
-            });
-            Parallel.forEach(tasks, t -> {
-                int n0 = (int) ((long) units * t / tasks) * NR;
-                int n1 = Math.min(N, (int) ((long) units * (t + 1) / tasks) * NR);
-                scaleC(M, n1 - n0, beta, C, offC + n0, ldc);
-                multiply(ap, mPad, M, bs, n0, nPad, n1 - n0, K, C, offC + n0, ldc, BUFFERS.get().tile);
-            });
-        } else {
-            Parallel.forEach(tasks, t -> {
-                int m0 = (int) ((long) units * t / tasks) * MR;
-                int m1 = Math.min(M, (int) ((long) units * (t + 1) / tasks) * MR);
-                scaleC(m1 - m0, N, beta, C, offC + m0 * ldc, ldc);
-                Buffers own = BUFFERS.get();
-                int mPad = ceilDiv(m1 - m0, MR) * MR;
-                float[] ap = own.a(mPad * even(K));
-                packA(ap, a, m0, m1, 0, K, alpha);
-                multiply(ap, mPad, m1 - m0, bs, 0, nPad, N, K, C, offC + m0 * ldc, ldc, own.tile);
-            });
-        }
+        run(M, N, K, alpha, a, b, beta, C, offC, ldc, frozenPanels(b, N, K));
     }
 
     /** C = α·op(A)·op(B) + β·C for operands in any storage type; see {@link #sgemm}. */
@@ -257,6 +227,12 @@ public final class Gemm {
             scaleC(M, N, beta, C, offC, ldc);
             return;
         }
+        run(M, N, K, alpha, a, b, beta, C, offC, ldc, null);
+    }
+
+    // The blocked, threaded product; `frozen` is B already packed for all of N (or null: pack B here).
+    private static void run(int M, int N, int K, float alpha, Operand a, Operand b, float beta, float[] C, int offC, int ldc,
+                            MemorySegment frozen) {
         long work = (long) M * N * K;
         int threads = work < PARALLEL_THRESHOLD ? 1 : Parallel.threads();
         // Split C by columns (each task packs its own B; A is packed once and shared) unless C is tall and
@@ -265,6 +241,7 @@ public final class Gemm {
         boolean splitColumns = N >= M || M < MR * threads;
         int units = splitColumns ? ceilDiv(N, NR) : ceilDiv(M, MR);
         int tasks = Math.max(1, Math.min(units, threads == 1 ? 1 : threads * TASKS_PER_THREAD));
+        int nPad = ceilDiv(N, NR) * NR;
         Buffers shared = BUFFERS.get();
         if (splitColumns) {
             int mPad = ceilDiv(M, MR) * MR;
@@ -278,12 +255,15 @@ public final class Gemm {
                 int n1 = Math.min(N, (int) ((long) units * (t + 1) / tasks) * NR);
                 scaleC(M, n1 - n0, beta, C, offC + n0, ldc);   // the micro-kernel adds into C
                 Buffers own = BUFFERS.get();
-                MemorySegment bs = own.packB(b, n0, n1, K);
-                multiply(ap, mPad, M, bs, 0, ceilDiv(n1 - n0, NR) * NR, n1 - n0, K, C, offC + n0, ldc, own.tile);
+                if (frozen != null) {
+                    multiply(ap, mPad, M, frozen, n0, nPad, n1 - n0, K, C, offC + n0, ldc, own.tile);
+                } else {
+                    MemorySegment bs = own.packB(b, n0, n1, K);
+                    multiply(ap, mPad, M, bs, 0, ceilDiv(n1 - n0, NR) * NR, n1 - n0, K, C, offC + n0, ldc, own.tile);
+                }
             });
         } else {
-            int nPad = ceilDiv(N, NR) * NR;
-            MemorySegment bs = shared.packB(b, 0, N, K);
+            MemorySegment bs = frozen != null ? frozen : shared.packB(b, 0, N, K);
             Parallel.forEach(tasks, t -> {
                 int m0 = (int) ((long) units * t / tasks) * MR;
                 int m1 = Math.min(M, (int) ((long) units * (t + 1) / tasks) * MR);

@@ -2,9 +2,7 @@ package dev.lora4j.lora;
 
 import dev.lora4j.nn.Conv2d;
 import dev.lora4j.nn.Dropout;
-import dev.lora4j.nn.Init;
 import dev.lora4j.nn.Parameter;
-import dev.lora4j.tensor.DType;
 import dev.lora4j.tensor.Ops;
 import dev.lora4j.tensor.Tensor;
 
@@ -45,18 +43,8 @@ public final class LoraConv2d extends LoraLayer {
         Conv2d la = loraA.put(name, new Conv2d(base.inChannels(), a.r(), base.kernelHeight(), base.kernelWidth(),
                 base.stride(), base.padding(), false, seed + 1));
         Conv2d lb = loraB.put(name, new Conv2d(a.r(), base.outChannels(), 1, 1, 1, 0, false, seed + 2));
-        int fanIn = base.inChannels() * base.kernelHeight() * base.kernelWidth();
-        switch (config.initLoraWeights()) {
-            case KAIMING -> Init.kaimingUniform(la.weight().value(), Math.sqrt(5), fanIn, rng);
-            case GAUSSIAN -> Init.normal(la.weight().value(), 0f, 1f / a.r(), rng);
-            case RANDOM -> {
-                Init.kaimingUniform(la.weight().value(), Math.sqrt(5), fanIn, rng);
-                Init.kaimingUniform(lb.weight().value(), Math.sqrt(5), a.r(), rng);
-            }
-        }
-        if (config.initLoraWeights() != LoraConfig.InitLoraWeights.RANDOM) {
-            lb.weight().value().fill(0f);
-        }
+        initPair(la.weight().value(), lb.weight().value(), base.inChannels() * base.kernelHeight() * base.kernelWidth(), a.r(),
+                config.initLoraWeights(), rng);
     }
 
     /** A of adapter {@code name}: (r, in, kh, kw). */
@@ -111,20 +99,11 @@ public final class LoraConv2d extends LoraLayer {
 
     @Override
     protected void mergeAdapter(String name, boolean safe) {
-        applyDelta(name, 1f, safe);
+        addToWeight(base.weight(), deltaWeight(name), 1f, safe, name);
     }
 
     @Override
     protected void unmergeAdapter(String name) {
-        applyDelta(name, -1f, false);
-    }
-
-    private void applyDelta(String name, float sign, boolean safe) {
-        Parameter w = base.weight();
-        Tensor merged = w.value().toF32().copy().addScaledInPlace(deltaWeight(name), sign);
-        if (safe) {
-            requireFinite(merged.data(), name);
-        }
-        w.setValue(w.value().dtype() == DType.F32 ? merged : merged.to(w.value().dtype()));
+        addToWeight(base.weight(), deltaWeight(name), -1f, false, name);
     }
 }

@@ -4,7 +4,6 @@ import dev.lora4j.nn.Embedding;
 import dev.lora4j.nn.EmbeddingLookup;
 import dev.lora4j.nn.Init;
 import dev.lora4j.nn.Parameter;
-import dev.lora4j.tensor.DType;
 import dev.lora4j.tensor.Ops;
 import dev.lora4j.tensor.Shape;
 import dev.lora4j.tensor.Tensor;
@@ -137,21 +136,11 @@ public final class LoraEmbedding extends LoraLayer implements EmbeddingLookup {
 
     @Override
     protected void mergeAdapter(String name, boolean safe) {
-        applyDelta(name, 1f, safe);
+        addToWeight(base.weight(), deltaWeight(name), 1f, safe, name);
     }
 
     @Override
     protected void unmergeAdapter(String name) {
-        applyDelta(name, -1f, false);
-    }
-
-    private void applyDelta(String name, float sign, boolean safe) {
-        Parameter w = base.weight();
-        Tensor merged = w.value().toF32().copy().addScaledInPlace(deltaWeight(name), sign);
-        if (safe) {
-            requireFinite(merged.data(), name);
-        }
-        DType dtype = w.value().dtype();
-        w.setValue(dtype == DType.F32 ? merged : merged.to(dtype));
+        addToWeight(base.weight(), deltaWeight(name), -1f, false, name);
     }
 }

@@ -229,6 +229,38 @@ public abstract class LoraLayer extends Module {
     /** Removes adapter {@code name}'s update from the base weight. */
     protected abstract void unmergeAdapter(String name);
 
+    /**
+     * Initialises a new adapter's A and B as PEFT does: A kaiming-uniform(a=√5) over {@code fanIn} (or N(0, 1/r²)
+     * for "gaussian") and B zero, so the adapter starts as a no-op; with init false both are random.
+     */
+    protected static void initPair(dev.lora4j.tensor.Tensor a, dev.lora4j.tensor.Tensor b, int fanIn, int r,
+                                   LoraConfig.InitLoraWeights init, java.util.Random rng) {
+        switch (init) {
+            case KAIMING -> dev.lora4j.nn.Init.kaimingUniform(a, Math.sqrt(5), fanIn, rng);
+            case GAUSSIAN -> dev.lora4j.nn.Init.normal(a, 0f, 1f / r, rng);
+            case RANDOM -> {
+                dev.lora4j.nn.Init.kaimingUniform(a, Math.sqrt(5), fanIn, rng);
+                dev.lora4j.nn.Init.kaimingUniform(b, Math.sqrt(5), r, rng);
+            }
+        }
+        if (init != LoraConfig.InitLoraWeights.RANDOM) {
+            b.fill(0f);
+        }
+    }
+
+    /**
+     * weight += sign·delta in float32, stored back in the weight's dtype; with {@code safe} the sum is checked
+     * for NaN/Inf before anything is written.
+     */
+    protected static void addToWeight(Parameter weight, dev.lora4j.tensor.Tensor delta, float sign, boolean safe, String adapterName) {
+        dev.lora4j.tensor.Tensor merged = weight.value().toF32().copy().addScaledInPlace(delta, sign);
+        if (safe) {
+            requireFinite(merged.data(), adapterName);
+        }
+        dev.lora4j.tensor.DType dtype = weight.value().dtype();
+        weight.setValue(dtype == dev.lora4j.tensor.DType.F32 ? merged : merged.to(dtype));
+    }
+
     /** Fails a safe merge when {@code values} hold a NaN or an infinity. */
     protected static void requireFinite(float[] values, String adapterName) {
         for (float v : values) {

@@ -78,20 +78,7 @@ public final class LoraLinear extends LoraLayer {
         if (a.edora()) {
             initEdora(name, la, lb, a, config.edora(), rng);
         } else {
-            switch (config.initLoraWeights()) {
-                case KAIMING -> {
-                    Init.kaimingUniform(la.weight().value(), Math.sqrt(5), in, rng);
-                    lb.weight().value().fill(0f);
-                }
-                case GAUSSIAN -> {
-                    Init.normal(la.weight().value(), 0f, 1f / a.r(), rng);
-                    lb.weight().value().fill(0f);
-                }
-                case RANDOM -> {
-                    Init.kaimingUniform(la.weight().value(), Math.sqrt(5), in, rng);
-                    Init.kaimingUniform(lb.weight().value(), Math.sqrt(5), a.r(), rng);
-                }
-            }
+            initPair(la.weight().value(), lb.weight().value(), in, a.r(), config.initLoraWeights(), rng);
         }
         if (a.dora()) {
             // PEFT starts m at ‖W0 + s·B·A‖, so the first forward equals the base output plus the plain LoRA update.

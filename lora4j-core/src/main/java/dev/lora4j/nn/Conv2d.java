@@ -104,7 +104,7 @@ public final class Conv2d extends Module {
         }
         int k = inChannels * kh * kw, m = n * ho * wo;
         cols = Tensor.reuse(cols, Shape.of(m, k));
-        im2col(x.contiguous().denseData(), cols.data());
+        unfold(x.contiguous().denseData(), cols.data(), true);
         rows = Tensor.reuse(rows, Shape.of(m, outChannels));
         Ops.matmul("Conv2d", rows, cols, false, weight.value().view(outChannels, k), true, 0f);
         out = Tensor.reuse(out, Shape.of(n, outChannels, ho, wo));
@@ -147,11 +147,13 @@ public final class Conv2d extends Module {
         dCols = Tensor.reuse(dCols, Shape.of(m, k));
         Ops.matmul("Conv2d", dCols, dRows, false, weight.value().view(outChannels, k), false, 0f);
         dx = Tensor.reuse(dx, Shape.of(n, inChannels, h, w)).fill(0f);
-        col2im(dCols.data(), dx.data());
+        unfold(dx.data(), dCols.data(), false);
         return dx;
     }
 
-    private void im2col(float[] x, float[] c) {
+    // im2col (toColumns: c[pixel, (ch, ky, kx)] = x[…], zero outside the image) and its adjoint col2im
+    // (x[…] += c[pixel, (ch, ky, kx)]): one walk over the same index pairs.
+    private void unfold(float[] x, float[] c, boolean toColumns) {
         int k = inChannels * kh * kw;
         for (int img = 0; img < n; img++) {
             for (int oy = 0; oy < ho; oy++) {
@@ -162,29 +164,12 @@ public final class Conv2d extends Module {
                             int iy = oy * stride - padding + ky;
                             for (int kx = 0; kx < kw; kx++) {
                                 int ix = ox * stride - padding + kx;
+                                int col = row + (ch * kh + ky) * kw + kx;
                                 boolean inside = iy >= 0 && iy < h && ix >= 0 && ix < w;
-                                c[row + (ch * kh + ky) * kw + kx] = inside ? x[((img * inChannels + ch) * h + iy) * w + ix] : 0f;
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    private void col2im(float[] c, float[] x) {
-        int k = inChannels * kh * kw;
-        for (int img = 0; img < n; img++) {
-            for (int oy = 0; oy < ho; oy++) {
-                for (int ox = 0; ox < wo; ox++) {
-                    int row = ((img * ho + oy) * wo + ox) * k;
-                    for (int ch = 0; ch < inChannels; ch++) {
-                        for (int ky = 0; ky < kh; ky++) {
-                            int iy = oy * stride - padding + ky;
-                            for (int kx = 0; kx < kw; kx++) {
-                                int ix = ox * stride - padding + kx;
-                                if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
-                                    x[((img * inChannels + ch) * h + iy) * w + ix] += c[row + (ch * kh + ky) * kw + kx];
+                                if (toColumns) {
+                                    c[col] = inside ? x[((img * inChannels + ch) * h + iy) * w + ix] : 0f;
+                                } else if (inside) {
+                                    x[((img * inChannels + ch) * h + iy) * w + ix] += c[col];
                                 }
                             }
                         }

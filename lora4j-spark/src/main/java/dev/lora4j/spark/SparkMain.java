@@ -12,7 +12,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.util.List;
 import java.util.concurrent.Callable;
 
@@ -35,13 +34,7 @@ public final class SparkMain implements Runnable {
 
     /** Runs the command line and exits with its status; user mistakes are one line and status 1. */
     public static void main(String[] args) {
-        System.exit(new CommandLine(new SparkMain()).setExecutionExceptionHandler((ex, cmd, parsed) -> {
-            if (ex instanceof IllegalArgumentException || ex instanceof IOException || ex instanceof UncheckedIOException) {
-                cmd.getErr().println("lora4j spark " + cmd.getCommandName() + ": " + ex.getMessage());
-                return 1;
-            }
-            throw ex;
-        }).execute(args));
+        System.exit(dev.lora4j.cli.Lora4j.withUserErrors(new CommandLine(new SparkMain()), "lora4j spark").execute(args));
     }
 
     static SparkSession session(String master) {

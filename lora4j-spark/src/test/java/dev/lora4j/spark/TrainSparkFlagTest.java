@@ -1,15 +1,10 @@
 package dev.lora4j.spark;
 
-import dev.lora4j.cli.Lora4j;
+import dev.lora4j.cli.CliRun;
 import dev.lora4j.testing.TinyModels;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -21,21 +16,8 @@ class TrainSparkFlagTest {
     @TempDir
     Path tmp;
 
-    private record Run(int status, String out, String err) {
-    }
-
-    private static Run run(String... args) {
-        CommandLine cmd = Lora4j.commandLine();
-        StringWriter err = new StringWriter();
-        cmd.setErr(new PrintWriter(err));
-        PrintStream saved = System.out;
-        ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(buf, true));
-        try {
-            return new Run(Lora4j.run(cmd, args), buf.toString(), err.toString());
-        } finally {
-            System.setOut(saved);
-        }
+    private static CliRun run(String... args) {
+        return CliRun.run(args);
     }
 
     @Test
@@ -45,7 +27,7 @@ class TrainSparkFlagTest {
         Path recipe = tmp.resolve("recipe.yaml");
         Files.writeString(recipe, "r: 4\nalpha: 8\nlr: 5e-3\nmax-steps: 3\nbatch-size: 8\nlog-every: 1\n");
         Path out = tmp.resolve("out");
-        Run r = run("train", "--config", recipe.toString(), "--spark", "--master", "local[2]", "--spark-tasks", "2",
+        CliRun r = run("train", "--config", recipe.toString(), "--spark", "--master", "local[2]", "--spark-tasks", "2",
                 "--model", model.toString(), "--train", train.toString(), "--out", out.toString());
         assertEquals(0, r.status(), r.err());
         assertTrue(r.out().contains("spark: 2 tasks"), r.out());
@@ -57,7 +39,7 @@ class TrainSparkFlagTest {
     @Test
     void anUnreadableModelIsAnErrorOnTheDriver() throws Exception {
         Path train = TinyModels.sentiment(tmp.resolve("train.tsv"), 8, 1);
-        Run r = run("train", "--spark", "--master", "local[2]", "--model", tmp.resolve("nowhere").toString(), "--train", train.toString(),
+        CliRun r = run("train", "--spark", "--master", "local[2]", "--model", tmp.resolve("nowhere").toString(), "--train", train.toString(),
                 "--out", tmp.resolve("o").toString());
         assertEquals(1, r.status());
         assertEquals("lora4j train: --model: " + tmp.resolve("nowhere") + " has no config.json (executors must be able to read the "
@@ -69,7 +51,7 @@ class TrainSparkFlagTest {
         Path train = TinyModels.sentiment(tmp.resolve("train.tsv"), 8, 1);
         Path model = TinyModels.bert(tmp.resolve("bert"));
         long t0 = System.nanoTime();
-        Run r = run("train", "--spark", "--master", "spark://127.0.0.1:1", "--model", model.toString(), "--train", train.toString(),
+        CliRun r = run("train", "--spark", "--master", "spark://127.0.0.1:1", "--model", model.toString(), "--train", train.toString(),
                 "--out", tmp.resolve("o").toString());
         assertEquals(1, r.status());
         assertTrue(r.err().startsWith("lora4j train: --master: cannot reach spark://127.0.0.1:1 (127.0.0.1:1: "), r.err());
