@@ -11,7 +11,6 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -45,9 +44,9 @@ public final class SafeTensors {
         private final Path file;
         private final Map<String, Entry> entries;
         private final Map<String, String> metadata;
-        private final ByteBuffer data;
+        private final java.lang.foreign.MemorySegment data;     // the mapped bytes after the header
 
-        private Contents(Path file, Map<String, Entry> entries, Map<String, String> metadata, ByteBuffer data) {
+        private Contents(Path file, Map<String, Entry> entries, Map<String, String> metadata, java.lang.foreign.MemorySegment data) {
             this.file = file;
             this.entries = entries;
             this.metadata = metadata;
@@ -140,36 +139,41 @@ public final class SafeTensors {
         }
 
         private ByteBuffer slice(Entry e) {
-            return data.slice((int) e.begin(), (int) (e.end() - e.begin())).order(ByteOrder.LITTLE_ENDIAN);
+            return data.asSlice(e.begin(), e.end() - e.begin()).asByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
         }
     }
 
     /**
-     * Reads and validates a whole safetensors file.
+     * Opens and validates a safetensors file. The file is memory-mapped (FFM, so files beyond 2 GB work): only the
+     * header is read now, and each tensor's bytes are read when {@link Contents#tensor} asks for it.
      *
      * @throws IOException if the file cannot be read or is not a valid safetensors file; the message names the
      *                     file, the tensor and the problem
      */
     public static Contents read(Path file) throws IOException {
-        byte[] all = Files.readAllBytes(file);
-        if (all.length < 8) {
-            throw new IOException(file + ": not a safetensors file: " + all.length + " bytes, shorter than the 8-byte header length");
+        java.lang.foreign.MemorySegment all;
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.READ)) {
+            all = ch.size() == 0 ? java.lang.foreign.MemorySegment.NULL
+                    : ch.map(java.nio.channels.FileChannel.MapMode.READ_ONLY, 0, ch.size(), java.lang.foreign.Arena.ofAuto());
         }
-        ByteBuffer buf = ByteBuffer.wrap(all).order(ByteOrder.LITTLE_ENDIAN);
-        long headerLen = buf.getLong(0);
-        if (headerLen < 2 || headerLen > all.length - 8L) {
-            throw new IOException(file + ": header length " + headerLen + " does not fit a file of " + all.length + " bytes");
+        long fileLen = all.byteSize();
+        if (fileLen < 8) {
+            throw new IOException(file + ": not a safetensors file: " + fileLen + " bytes, shorter than the 8-byte header length");
+        }
+        long headerLen = all.get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0);
+        if (headerLen < 2 || headerLen > fileLen - 8L || headerLen > Integer.MAX_VALUE) {
+            throw new IOException(file + ": header length " + headerLen + " does not fit a file of " + fileLen + " bytes");
         }
         JsonNode header;
         try {
-            header = JSON.readTree(new String(all, 8, (int) headerLen, StandardCharsets.UTF_8));
+            header = JSON.readTree(new String(all.asSlice(8, headerLen).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE), StandardCharsets.UTF_8));
         } catch (JsonProcessingException e) {
             throw new IOException(file + ": header is not valid JSON: " + e.getOriginalMessage());
         }
         if (header == null || !header.isObject()) {
             throw new IOException(file + ": header is not a JSON object");
         }
-        long dataLen = all.length - 8L - headerLen;
+        long dataLen = fileLen - 8L - headerLen;
         Map<String, Entry> entries = new LinkedHashMap<>();
         Map<String, String> metadata = new LinkedHashMap<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
@@ -181,8 +185,8 @@ public final class SafeTensors {
             entries.put(field.getKey(), parseEntry(file, field.getKey(), field.getValue(), dataLen));
         }
         checkCoverage(file, entries, dataLen);
-        ByteBuffer data = ByteBuffer.wrap(all, 8 + (int) headerLen, (int) dataLen).slice();
-        return new Contents(file, Collections.unmodifiableMap(entries), Collections.unmodifiableMap(metadata), data);
+        return new Contents(file, Collections.unmodifiableMap(entries), Collections.unmodifiableMap(metadata),
+                all.asSlice(8 + headerLen, dataLen));
     }
 
     private static Entry parseEntry(Path file, String name, JsonNode node, long dataLen) throws IOException {
