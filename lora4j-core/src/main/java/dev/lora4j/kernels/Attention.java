@@ -19,10 +19,13 @@ public final class Attention {
     private Attention() {
     }
 
-    /** Row layout of one operand: array, offset of (batch 0, position 0, column 0), row stride. */
-    public record Rows(float[] data, int offset, int stride) {
-        int at(int b, int t, int len, int col) {
-            return offset + (b * len + t) * stride + col;
+    /**
+     * Row layout of one operand: array, offset of (batch 0, position 0, column 0), row stride, and the distance
+     * between sequences (so a view into a larger buffer, such as a KV cache, needs no copy).
+     */
+    public record Rows(float[] data, int offset, int stride, int batchStride) {
+        int at(int b, int t, int col) {
+            return offset + b * batchStride + t * stride + col;
         }
     }
 
@@ -47,8 +50,8 @@ public final class Attention {
             int h = bh % NH;
             int attOff = bh * T * S;
             // scores = q·kᵀ·scale  (T, S)
-            Gemm.sgemm(false, true, T, S, hs, scale, q.data(), q.at(b, 0, T, h * hs), q.stride(),
-                    k.data(), k.at(b, 0, S, h * hs), k.stride(), 0f, att, attOff, S);
+            Gemm.sgemm(false, true, T, S, hs, scale, q.data(), q.at(b, 0, h * hs), q.stride(),
+                    k.data(), k.at(b, 0, h * hs), k.stride(), 0f, att, attOff, S);
             for (int t = 0; t < T; t++) {
                 int row = attOff + t * S;
                 int visible = causal ? t + (S - T) + 1 : S;
@@ -60,8 +63,8 @@ public final class Attention {
                 Softmax.softmaxInPlace(att, row, S);
             }
             // out = att·v  (T, hs)
-            Gemm.sgemm(false, false, T, hs, S, 1f, att, attOff, S, v.data(), v.at(b, 0, S, h * hs), v.stride(),
-                    0f, out.data(), out.at(b, 0, T, h * hs), out.stride());
+            Gemm.sgemm(false, false, T, hs, S, 1f, att, attOff, S, v.data(), v.at(b, 0, h * hs), v.stride(),
+                    0f, out.data(), out.at(b, 0, h * hs), out.stride());
         });
     }
 
@@ -77,19 +80,19 @@ public final class Attention {
             int attOff = bh * T * S;
             float[] datt = scratch(T * S);
             // dv = attᵀ·dout  (S, hs)
-            Gemm.sgemm(true, false, S, hs, T, 1f, att, attOff, S, dout.data(), dout.at(b, 0, T, h * hs),
-                    dout.stride(), 0f, dv.data(), dv.at(b, 0, S, h * hs), dv.stride());
+            Gemm.sgemm(true, false, S, hs, T, 1f, att, attOff, S, dout.data(), dout.at(b, 0, h * hs),
+                    dout.stride(), 0f, dv.data(), dv.at(b, 0, h * hs), dv.stride());
             // datt = dout·vᵀ  (T, S), then through the softmax
-            Gemm.sgemm(false, true, T, S, hs, 1f, dout.data(), dout.at(b, 0, T, h * hs), dout.stride(),
-                    v.data(), v.at(b, 0, S, h * hs), v.stride(), 0f, datt, 0, S);
+            Gemm.sgemm(false, true, T, S, hs, 1f, dout.data(), dout.at(b, 0, h * hs), dout.stride(),
+                    v.data(), v.at(b, 0, h * hs), v.stride(), 0f, datt, 0, S);
             for (int t = 0; t < T; t++) {
                 Softmax.backwardRow(datt, t * S, att, attOff + t * S, datt, t * S, S);
             }
             // dq = datt·k·scale (T, hs); dk = dattᵀ·q·scale (S, hs)
-            Gemm.sgemm(false, false, T, hs, S, scale, datt, 0, S, k.data(), k.at(b, 0, S, h * hs), k.stride(),
-                    0f, dq.data(), dq.at(b, 0, T, h * hs), dq.stride());
-            Gemm.sgemm(true, false, S, hs, T, scale, datt, 0, S, q.data(), q.at(b, 0, T, h * hs), q.stride(),
-                    0f, dk.data(), dk.at(b, 0, S, h * hs), dk.stride());
+            Gemm.sgemm(false, false, T, hs, S, scale, datt, 0, S, k.data(), k.at(b, 0, h * hs), k.stride(),
+                    0f, dq.data(), dq.at(b, 0, h * hs), dq.stride());
+            Gemm.sgemm(true, false, S, hs, T, scale, datt, 0, S, q.data(), q.at(b, 0, h * hs), q.stride(),
+                    0f, dk.data(), dk.at(b, 0, h * hs), dk.stride());
         });
     }
 

@@ -59,7 +59,7 @@ public final class MultiHeadAttention extends Module {
      * @throws IllegalArgumentException if shapes disagree or C is not divisible by the head count
      */
     public Tensor forward(Tensor q, Tensor k, Tensor v, float[] keyMask) {
-        Tensor result = run(q.toF32(), k.toF32(), v.toF32(), keyMask);
+        Tensor result = run(readable(q), readable(k), readable(v), keyMask);
         fused = false;
         return result;
     }
@@ -125,12 +125,18 @@ public final class MultiHeadAttention extends Module {
                 B, T, S, nHead, hs, (float) (1.0 / Math.sqrt(hs)));
     }
 
-    /** The row view of a (B, T, C) tensor whose rows are contiguous and evenly spaced. */
+    /** The row view of a float32 (B, T, C) tensor whose rows are contiguous (any row and batch strides). */
     private static Attention.Rows rows(Tensor t) {
-        if (t.stride(2) != 1 || (t.dim(0) > 1 && t.stride(0) != t.dim(1) * t.stride(1))) {
+        if (t.stride(2) != 1) {
             throw new IllegalArgumentException("MultiHeadAttention: tensor " + t.shape() + " has an unsupported layout");
         }
-        return new Attention.Rows(t.data(), t.offset(), t.stride(1));
+        return new Attention.Rows(t.data(), t.offset(), t.stride(1), t.stride(0));
+    }
+
+    // Views with contiguous rows (a slice of a fused qkv, a KV cache prefix) are read in place; other layouts and
+    // 16-bit tensors are copied to float32.
+    private static Tensor readable(Tensor t) {
+        return t.dtype() == dev.lora4j.tensor.DType.F32 && t.stride(2) == 1 ? t : t.to(dev.lora4j.tensor.DType.F32);
     }
 
     @Override

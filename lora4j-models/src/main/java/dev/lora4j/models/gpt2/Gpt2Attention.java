@@ -38,7 +38,7 @@ public final class Gpt2Attention extends Module {
         int c = qkv.dim(2) / 3;
         cache.append(qkv.narrow(2, c, c), qkv.narrow(2, 2 * c, c));
         int s = past + x.dim(1);
-        Tensor y = attention.forward(qkv.narrow(2, 0, c).contiguous(), cache.keys(s).contiguous(), cache.values(s).contiguous(), null);
+        Tensor y = attention.forward(qkv.narrow(2, 0, c), cache.keys(s), cache.values(s), null);
         return residDropout.forward(child("c_proj").forward(y));
     }
 
