@@ -313,18 +313,22 @@ public final class LoraLinear extends LoraLayer {
         base.weight().setValue(dtype == DType.F32 ? t : t.to(dtype));
     }
 
-    /** The unscaled update B·R·A (or B·A), out × in. */
-    private Tensor product(String name) {
-        Tensor aEff = weightA(name).value();
+    /** A as the update sees it: R·A for EDoRA, else A itself (r × in). */
+    private Tensor effectiveA(String name) {
+        Tensor a = weightA(name).value();
         Parameter r = weightR(name);
-        int rank = aEff.dim(0);
-        if (r != null) {
-            Tensor ra = Tensor.zeros(rank, in);
-            Ops.matmul("lora_latent_mapping", ra, r.value(), false, aEff, false, 0f);
-            aEff = ra;
+        if (r == null) {
+            return a;
         }
+        Tensor ra = Tensor.zeros(a.dim(0), in);
+        Ops.matmul("lora_latent_mapping", ra, r.value(), false, a, false, 0f);
+        return ra;
+    }
+
+    /** The scaled update s·B·R·A (or s·B·A), out × in. */
+    private Tensor scaledProduct(String name) {
         Tensor ba = Tensor.zeros(out, in);
-        Ops.matmul("lora_B", ba, weightB(name).value(), false, aEff, false, 0f);
+        Ops.matmul("lora_B", ba, adapter(name).scaling(), weightB(name).value(), false, effectiveA(name), false, 0f);
         return ba;
     }
 
@@ -333,23 +337,18 @@ public final class LoraLinear extends LoraLayer {
      * get_delta_weight). For DoRA this is the plain low-rank part; the merge also rescales rows.
      */
     public Tensor deltaWeight(String name) {
-        Tensor ba = product(name).scaleInPlace(adapter(name).scaling());
+        Tensor ba = scaledProduct(name);
         return base.fanInFanOut() ? ba.transpose(0, 1).contiguous() : ba;
     }
 
-    // ‖W0 + s·B·A‖ per output row, from cached ‖W0‖² plus the low-rank terms (no out × in temporary).
+    // ‖W0 + s·B·A‖ per output row, from ‖W0‖² (cached for a frozen 16-bit W0) plus the low-rank terms, so that no
+    // out × in temporary is needed.
     private float[] doraNorms(String name, Adapter a, float[] reuse) {
         float[] norms = reuse != null && reuse.length == out ? reuse : new float[out];
         Tensor w = base.weight().value();
         float[] w0sq = baseRowNormsSquared(w);
-        Tensor aEff = weightA(name).value();
-        Parameter r = weightR(name);
+        Tensor aEff = effectiveA(name);
         int rank = a.r();
-        if (r != null) {
-            Tensor ra = Tensor.zeros(rank, in);
-            Ops.matmul("lora_latent_mapping", ra, r.value(), false, aEff, false, 0f);
-            aEff = ra;
-        }
         Tensor p = Tensor.zeros(out, rank);                                       // W0·Aᵀ
         Ops.matmul("dora", p, w, base.fanInFanOut(), aEff, true, 0f);
         Tensor gram = Tensor.zeros(rank, rank);                                   // A·Aᵀ
@@ -395,13 +394,14 @@ public final class LoraLinear extends LoraLayer {
     protected void mergeAdapter(String name, boolean safe) {
         Adapter a = adapter(name);
         float[] w = weightOutIn();
-        float[] delta = product(name).scaleInPlace(a.scaling()).data();
+        float[] delta = scaledProduct(name).data();
         for (int i = 0; i < w.length; i++) {
             w[i] += delta[i];
         }
+        float[] factor = null;
         if (a.dora()) {             // W' = m/‖W0 + ΔW‖ ⊙ (W0 + ΔW), row by row; keep the factor for unmerge
             float[] m = magnitude(name).value().data();
-            float[] factor = new float[out];
+            factor = new float[out];
             for (int j = 0; j < out; j++) {
                 double ss = 0;
                 for (int i = 0; i < in; i++) {
@@ -412,10 +412,12 @@ public final class LoraLinear extends LoraLayer {
                     w[j * in + i] *= factor[j];
                 }
             }
-            doraMergeFactors.put(name, factor);
         }
         if (safe) {
             requireFinite(w, name);
+        }
+        if (factor != null) {
+            doraMergeFactors.put(name, factor);         // only once the merge is sure to happen
         }
         setWeightFromOutIn(w);
     }
@@ -432,7 +434,7 @@ public final class LoraLinear extends LoraLayer {
                 }
             }
         }
-        float[] delta = product(name).scaleInPlace(a.scaling()).data();
+        float[] delta = scaledProduct(name).data();
         for (int i = 0; i < w.length; i++) {
             w[i] -= delta[i];
         }

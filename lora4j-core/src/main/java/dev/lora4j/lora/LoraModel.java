@@ -36,9 +36,14 @@ public final class LoraModel {
 
     /** Injects adapter "default" with {@code config} into {@code model}; see {@link #addAdapter}. */
     public static LoraModel inject(Module model, LoraConfig config, long seed) {
-        LoraModel m = new LoraModel(model);
+        LoraModel m = withoutAdapters(model);
         m.addAdapter(LoraConfig.DEFAULT_ADAPTER, config, seed);
         return m;
+    }
+
+    /** A LoRA model with no adapter yet, for a loader that adds one from a file. */
+    static LoraModel withoutAdapters(Module model) {
+        return new LoraModel(model);
     }
 
     /**

@@ -137,14 +137,8 @@ public final class PeftAdapter {
      *                     the file and the field or key)
      */
     public static LoraModel load(Module model, Path dir) throws IOException {
-        LoraConfig config = readConfig(dir.resolve(CONFIG_FILE));
-        LoraModel lora;
-        try {
-            lora = LoraModel.inject(model, config, 0);
-        } catch (IllegalArgumentException e) {
-            throw new IOException(dir.resolve(CONFIG_FILE) + ": " + e.getMessage(), e);
-        }
-        loadWeights(lora, LoraConfig.DEFAULT_ADAPTER, dir.resolve(WEIGHTS_FILE));
+        LoraModel lora = LoraModel.withoutAdapters(model);
+        loadInto(lora, dir, LoraConfig.DEFAULT_ADAPTER);
         return lora;
     }
 

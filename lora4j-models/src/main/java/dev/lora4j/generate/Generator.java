@@ -138,7 +138,7 @@ public final class Generator {
         }
         for (int b = 0; b < k; b++) {
             if (scores[b] > Double.NEGATIVE_INFINITY) {
-                addHypothesis(finished, beams.get(b).subList(0, beams.get(b).size()), prompt.length, scores[b], o, k);
+                addHypothesis(finished, beams.get(b), prompt.length, scores[b], o, k);
             }
         }
         Hypothesis best = finished.stream().max(Comparator.comparingDouble(Hypothesis::score)).orElseThrow();
