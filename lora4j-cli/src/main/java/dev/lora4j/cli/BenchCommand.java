@@ -69,7 +69,7 @@ final class BenchCommand implements Callable<Integer> {
             case "gpt2" -> {
                 batch = 4;
                 seq = 128;
-                Gpt2LmHeadModel gpt2 = new Gpt2LmHeadModel(new Gpt2Config(50257, 1024, 768, 12, 12, null, "gelu_new", 1e-5f, 0f, 0f), 1);
+                Gpt2LmHeadModel gpt2 = new Gpt2LmHeadModel(new Gpt2Config(50257, 1024, 768, 12, 12, null, "gelu_new", 1e-5f, 0f, 0f, null), 1);
                 gpt2.requiresGrad(false);
                 Init.normal(gpt2.transformer().wte().weight().value(), 0f, 0.02f, rng);
                 for (Map.Entry<String, Module> e : gpt2.namedModules().entrySet()) {

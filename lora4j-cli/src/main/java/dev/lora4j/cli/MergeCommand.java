@@ -1,19 +1,17 @@
 package dev.lora4j.cli;
 
-import dev.lora4j.io.AtomicFiles;
 import dev.lora4j.lora.LoraModel;
 import dev.lora4j.lora.PeftAdapter;
 import dev.lora4j.models.AutoModel;
+import dev.lora4j.models.HfModelDir;
 import dev.lora4j.nn.Module;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 
 /**
  * Merges a PEFT adapter into its base model and writes a complete Hugging Face directory: weights W0 + ΔW under
@@ -43,15 +41,7 @@ final class MergeCommand implements Callable<Integer> {
         LoraModel lora = PeftAdapter.load(base.model(), adapter);
         int targets = lora.targets(lora.activeAdapter()).size();
         Module merged = lora.mergeAndUnload(safe, null);
-        Files.createDirectories(out);
-        try (Stream<Path> files = Files.list(model)) {
-            for (Path f : files.filter(Files::isRegularFile).toList()) {
-                String name = f.getFileName().toString();
-                if (!name.endsWith(".safetensors") && !name.equals("model.safetensors.index.json")) {   // weights are rewritten below
-                    AtomicFiles.write(out.resolve(name), Files.readAllBytes(f));
-                }
-            }
-        }
+        HfModelDir.copyAllButWeights(model, out);
         List<String> skipped = AutoModel.writeWeightsLike(model, merged, base.prefix(), out);
         System.out.printf("merged %d LoRA layers of %s into %s%n", targets, adapter, out.resolve("model.safetensors"));
         if (!skipped.isEmpty()) {

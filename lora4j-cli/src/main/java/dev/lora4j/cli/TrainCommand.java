@@ -6,7 +6,9 @@ import dev.lora4j.io.PythonJson;
 import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.LoraModel;
 import dev.lora4j.lora.PeftAdapter;
+import dev.lora4j.models.HfModelDir;
 import dev.lora4j.nn.Module;
+import dev.lora4j.tensor.DType;
 import dev.lora4j.train.CausalLmData;
 import dev.lora4j.train.CausalLmTrainer;
 import dev.lora4j.train.Checkpoint;
@@ -90,8 +92,14 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--init", defaultValue = "true", description = "init_lora_weights: true, gaussian or false (default: ${DEFAULT-VALUE}).")
     String init;
 
-    @Option(names = "--full", description = "Full fine-tuning instead of LoRA (the baseline).")
+    @Option(names = "--full", description = "Full fine-tuning instead of LoRA (the baseline); the trained model is written to OUT/model.")
     boolean full;
+
+    @Option(names = "--from-scratch", description = "causal-lm: pretrain a new model shaped by --model's config.json, initialised as transformers does (implies --full).")
+    boolean fromScratch;
+
+    @Option(names = "--save-dtype", defaultValue = "f32", description = "With --full: dtype of OUT/model's weights, f32, bf16 or f16 (default: ${DEFAULT-VALUE}).")
+    String saveDtype;
 
     @Option(names = "--lr", defaultValue = "5e-4", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
     float lr;
@@ -165,6 +173,16 @@ final class TrainCommand implements Callable<Integer> {
         if (saveEvery < 0) {
             throw new IllegalArgumentException("--save-every must be ≥ 0, got " + saveEvery);
         }
+        if (fromScratch && !task.equals("causal-lm")) {
+            throw new IllegalArgumentException("--from-scratch: pretrains causal-lm models; got --task " + task);
+        }
+        full |= fromScratch;
+        DType exportDtype = switch (saveDtype.toLowerCase(java.util.Locale.ROOT)) {
+            case "f32", "float32" -> DType.F32;
+            case "bf16", "bfloat16" -> DType.BF16;
+            case "f16", "float16" -> DType.F16;
+            default -> throw new IllegalArgumentException("--save-dtype: expected f32, bf16 or f16, got '" + saveDtype + "'");
+        };
         PrintStream o = System.out;
         if (spark) {
             return trainOnSpark(options);
@@ -239,6 +257,8 @@ final class TrainCommand implements Callable<Integer> {
         pruneCheckpoints(out);
         if (lora != null) {
             PeftAdapter.save(lora, lora.activeAdapter(), out.resolve("adapter"));
+        } else {
+            exportModel(net, exportDtype, out.resolve("model"));
         }
         LossCurve.write(metrics, out.resolve("loss.png"));
         o.printf("loss curve: %s%n", out.resolve("loss.png"));
@@ -246,8 +266,20 @@ final class TrainCommand implements Callable<Integer> {
                 last == null ? "" : lowerIsBetter
                         ? String.format(", validation loss %.4f, perplexity %.2f (best loss %.4f at step %d)", last.loss(), last.perplexity(), best[0], bestStep[0])
                         : String.format(", validation accuracy %.2f%% (best %.2f%% at step %d)", 100 * last.accuracy(), 100 * best[0], bestStep[0]),
-                lora != null ? "adapter" : "checkpoint", lora != null ? out.resolve("adapter") : out.resolve("checkpoint-" + loop.step()));
+                lora != null ? "adapter" : "model", lora != null ? out.resolve("adapter") : out.resolve("model"));
         return 0;
+    }
+
+    // Full training ends in a plain Hugging Face directory: the base's config and tokenizer files, every weight.
+    private void exportModel(Module net, DType dtype, Path dir) throws IOException {
+        Path base = Path.of(model);
+        if (Files.isDirectory(base)) {
+            HfModelDir.copyAllButWeights(base, dir);
+        } else {
+            Files.createDirectories(dir);
+            System.out.println("note: " + model + " has no config.json to copy; " + dir + " holds the weights only");
+        }
+        HfModelDir.saveWeights(net, dtype, dir);
     }
 
     private LoraConfig loraConfig() {
@@ -331,7 +363,7 @@ final class TrainCommand implements Callable<Integer> {
         List<List<PromptCompletion>> split = causalLmData();
         List<PromptCompletion> train = split.get(0);
         List<PromptCompletion> valid = split.get(1);
-        CausalLmSetup setup = CausalLmSetup.load(model);
+        CausalLmSetup setup = fromScratch ? CausalLmSetup.fromScratch(model, seed) : CausalLmSetup.load(model);
         CausalLmTrainer trainer = new CausalLmTrainer(setup.model(), setup.tokenizer(), options);
         return new TaskRun() {
             public Module model() { return setup.model(); }

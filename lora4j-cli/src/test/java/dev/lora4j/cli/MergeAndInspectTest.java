@@ -39,7 +39,7 @@ class MergeAndInspectTest {
                 {"model_type": "gpt2", "vocab_size": 13, "n_positions": 8, "n_embd": 8, "n_layer": 2, "n_head": 2,
                  "activation_function": "gelu_new", "layer_norm_epsilon": 1e-5}""");
         Files.writeString(dir.resolve("tokenizer.json"), "{}");
-        Gpt2LmHeadModel model = new Gpt2LmHeadModel(new Gpt2Config(13, 8, 8, 2, 2, null, "gelu_new", 1e-5f, 0f, 0f), 3);
+        Gpt2LmHeadModel model = new Gpt2LmHeadModel(new Gpt2Config(13, 8, 8, 2, 2, null, "gelu_new", 1e-5f, 0f, 0f, null), 3);
         Map<String, Tensor> weights = new LinkedHashMap<>();
         model.namedParameters().forEach((n, p) -> weights.put(n.substring("transformer.".length()), p.value()));
         SafeTensors.write(dir.resolve("model.safetensors"), weights, Map.of("format", "pt"));

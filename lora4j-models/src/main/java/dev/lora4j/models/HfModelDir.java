@@ -55,6 +55,32 @@ public final class HfModelDir {
         loadWeights(name -> weights.tensor(name), weights.source(), model, prefix, optional);
     }
 
+    /**
+     * Copies every file of {@code from} except the weights (config, tokenizer, model card) into {@code to}, each
+     * atomically: the start of a new directory whose weights are written afterwards.
+     */
+    public static void copyAllButWeights(Path from, Path to) throws IOException {
+        Files.createDirectories(to);
+        try (java.util.stream.Stream<Path> files = Files.list(from)) {
+            for (Path f : files.filter(Files::isRegularFile).toList()) {
+                String name = f.getFileName().toString();
+                if (!name.endsWith(".safetensors") && !name.equals(INDEX_FILE)) {
+                    dev.lora4j.io.AtomicFiles.write(to.resolve(name), Files.readAllBytes(f));
+                }
+            }
+        }
+    }
+
+    /**
+     * Writes every parameter of {@code model} under its own (Hugging Face) name into dir/model.safetensors in
+     * {@code dtype} (float32, or bf16/f16 to halve the file), atomically.
+     */
+    public static void saveWeights(Module model, dev.lora4j.tensor.DType dtype, Path dir) throws IOException {
+        Map<String, Tensor> weights = new java.util.LinkedHashMap<>();
+        model.namedParameters().forEach((n, p) -> weights.put(n, p.value().dtype() == dtype ? p.value() : p.value().to(dtype)));
+        SafeTensors.write(dir.resolve(WEIGHTS_FILE), weights, Map.of("format", "pt"));
+    }
+
     /** The single weights file's name. */
     public static final String WEIGHTS_FILE = "model.safetensors";
     /** The index of a sharded checkpoint, as transformers writes it. */

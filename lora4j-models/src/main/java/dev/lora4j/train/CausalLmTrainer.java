@@ -40,10 +40,12 @@ public final class CausalLmTrainer {
     Encoded encode(PromptCompletion e) {
         int[] prompt = e.prompt().isEmpty() ? new int[0] : tokenizer.encode(e.prompt());
         int[] completion = tokenizer.encode(e.prompt().isEmpty() ? e.completion() : " " + e.completion());
-        int n = Math.min(options.maxLength(), prompt.length + completion.length + 1);
+        // The model's n_positions caps --max-length as well: a longer window has no position embeddings.
+        int maxLength = Math.min(options.maxLength(), model.transformer().config().nPositions());
+        int n = Math.min(maxLength, prompt.length + completion.length + 1);
         if (prompt.length + 1 >= n) {
             throw new IllegalArgumentException("line " + e.line() + ": the prompt alone has " + prompt.length
-                    + " tokens, more than --max-length " + options.maxLength() + " leaves room for");
+                    + " tokens, more than the " + maxLength + " of --max-length and n_positions leave room for");
         }
         int[] ids = Arrays.copyOf(prompt, n);
         for (int i = prompt.length; i < n; i++) {

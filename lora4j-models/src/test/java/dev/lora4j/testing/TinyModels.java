@@ -45,7 +45,7 @@ public final class TinyModels {
         Files.createDirectories(dir);
         Files.writeString(dir.resolve("config.json"), "{\"model_type\": \"gpt2\", \"vocab_size\": 50257, \"n_positions\": 64, "
                 + "\"n_embd\": 16, \"n_layer\": 1, \"n_head\": 2, \"resid_pdrop\": 0.0, \"embd_pdrop\": 0.0, \"attn_pdrop\": 0.0}");
-        write(dir, new Gpt2LmHeadModel(new Gpt2Config(50257, 64, 16, 1, 2, null, "gelu_new", 1e-5f, 0f, 0f), 2), "transformer.");
+        write(dir, new Gpt2LmHeadModel(new Gpt2Config(50257, 64, 16, 1, 2, null, "gelu_new", 1e-5f, 0f, 0f, null), 2), "transformer.");
         return dir;
     }
 

@@ -28,7 +28,7 @@ class CausalLmTrainerTest {
     private static final Gpt2Tokenizer TOKENIZER = Gpt2Tokenizer.gpt2();
 
     private static Gpt2LmHeadModel smallGpt2() {
-        Gpt2LmHeadModel m = new Gpt2LmHeadModel(new Gpt2Config(50257, 64, 32, 2, 2, null, "gelu_new", 1e-5f, 0f, 0f), 4);
+        Gpt2LmHeadModel m = new Gpt2LmHeadModel(new Gpt2Config(50257, 64, 32, 2, 2, null, "gelu_new", 1e-5f, 0f, 0f, null), 4);
         dev.lora4j.nn.Init.normal(m.transformer().wte().weight().value(), 0f, 0.1f, new java.util.Random(1));
         return m;
     }

@@ -18,7 +18,8 @@ public record Gpt2Config(@JsonProperty("vocab_size") int vocabSize,
                          @JsonProperty("activation_function") String activationFunction,
                          @JsonProperty("layer_norm_epsilon") Float layerNormEpsilon,
                          @JsonProperty("resid_pdrop") Float residPdrop,
-                         @JsonProperty("embd_pdrop") Float embdPdrop) {
+                         @JsonProperty("embd_pdrop") Float embdPdrop,
+                         @JsonProperty("initializer_range") Float initializerRange) {
 
     /**
      * Applies defaults and validates.
@@ -37,5 +38,9 @@ public record Gpt2Config(@JsonProperty("vocab_size") int vocabSize,
         layerNormEpsilon = layerNormEpsilon == null ? 1e-5f : layerNormEpsilon;
         residPdrop = residPdrop == null ? 0.1f : residPdrop;
         embdPdrop = embdPdrop == null ? 0.1f : embdPdrop;
+        initializerRange = initializerRange == null ? 0.02f : initializerRange;
+        if (!(initializerRange > 0)) {
+            throw new IllegalArgumentException("config.json: initializer_range must be > 0, got " + initializerRange);
+        }
     }
 }

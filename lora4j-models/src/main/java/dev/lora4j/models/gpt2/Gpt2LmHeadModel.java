@@ -1,6 +1,7 @@
 package dev.lora4j.models.gpt2;
 
 import dev.lora4j.models.HfModelDir;
+import dev.lora4j.nn.Init;
 import dev.lora4j.nn.Module;
 import dev.lora4j.nn.Parameter;
 import dev.lora4j.tensor.Ops;
@@ -9,6 +10,7 @@ import dev.lora4j.tensor.Tensor;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Random;
 import java.util.Set;
 
 /**
@@ -24,6 +26,29 @@ public final class Gpt2LmHeadModel extends Module {
     /** A randomly initialised model of the given shape. */
     public Gpt2LmHeadModel(Gpt2Config config, long seed) {
         transformer = registerModule("transformer", new Gpt2Model(config, seed));
+    }
+
+    /**
+     * A model to pretrain from scratch, initialised as transformers' GPT2PreTrainedModel._init_weights: every
+     * weight matrix and embedding ~ N(0, initializer_range), the residual projections (attn.c_proj, mlp.c_proj)
+     * ~ N(0, initializer_range / sqrt(2·n_layer)), biases 0, layer norms 1 and 0.
+     */
+    public static Gpt2LmHeadModel initialised(Gpt2Config config, long seed) {
+        Gpt2LmHeadModel model = new Gpt2LmHeadModel(config, seed);
+        Random rng = new Random(seed);
+        float std = config.initializerRange();
+        float residualStd = (float) (std / Math.sqrt(2.0 * config.nLayer()));
+        model.namedParameters().forEach((name, p) -> {
+            Tensor t = p.value();
+            if (name.contains(".ln_")) {
+                t.fill(name.endsWith(".weight") ? 1f : 0f);
+            } else if (name.endsWith(".bias")) {
+                t.fill(0f);
+            } else {
+                Init.normal(t, 0f, name.endsWith("c_proj.weight") ? residualStd : std, rng);
+            }
+        });
+        return model;
     }
 
     /** The transformer body. */

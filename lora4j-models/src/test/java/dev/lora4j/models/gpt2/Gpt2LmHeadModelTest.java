@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -101,5 +102,36 @@ class Gpt2LmHeadModelTest {
         Files.writeString(tmp.resolve("config.json"), "{\"vocab_size\": 10, \"n_positions\": 8, \"n_embd\": 30, \"n_layer\": 1, \"n_head\": 4}");
         IOException e = assertThrows(IOException.class, () -> Gpt2LmHeadModel.load(tmp));
         assertEquals(tmp.resolve("config.json") + ": config.json: n_embd (30) is not divisible by n_head (4)", e.getMessage());
+    }
+
+    @Test
+    void pretrainingInitialisationFollowsTransformers() {
+        Gpt2Config config = new Gpt2Config(5000, 64, 64, 3, 4, null, "gelu_new", 1e-5f, 0f, 0f, 0.05f);
+        Gpt2LmHeadModel m = Gpt2LmHeadModel.initialised(config, 7);
+        java.util.Map<String, dev.lora4j.nn.Parameter> p = m.namedParameters();
+        // std of N(0, σ) samples: the estimate is within a few percent for these sizes
+        assertEquals(0.05, std(p.get("transformer.wte.weight").value().toFloatArray()), 0.05 * 0.02);
+        assertEquals(0.05, std(p.get("transformer.h.1.attn.c_attn.weight").value().toFloatArray()), 0.05 * 0.05);
+        assertEquals(0.05 / Math.sqrt(6), std(p.get("transformer.h.2.mlp.c_proj.weight").value().toFloatArray()), 0.05 / Math.sqrt(6) * 0.05);
+        assertEquals(0.05 / Math.sqrt(6), std(p.get("transformer.h.0.attn.c_proj.weight").value().toFloatArray()), 0.05 / Math.sqrt(6) * 0.05);
+        for (float v : p.get("transformer.ln_f.weight").value().toFloatArray()) {
+            assertEquals(1f, v);
+        }
+        for (String zero : List.of("transformer.ln_f.bias", "transformer.h.0.ln_1.bias", "transformer.h.0.mlp.c_fc.bias")) {
+            for (float v : p.get(zero).value().toFloatArray()) {
+                assertEquals(0f, v, zero);
+            }
+        }
+    }
+
+    private static double std(float[] x) {
+        double s = 0;
+        double ss = 0;
+        for (float v : x) {
+            s += v;
+            ss += (double) v * v;
+        }
+        double mean = s / x.length;
+        return Math.sqrt(ss / x.length - mean * mean);
     }
 }
