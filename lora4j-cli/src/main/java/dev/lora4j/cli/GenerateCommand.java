@@ -69,7 +69,7 @@ final class GenerateCommand implements Callable<Integer> {
             String name = input.prompts.getFileName().toString();
             List<String> lines = Files.readAllLines(input.prompts, StandardCharsets.UTF_8).stream().filter(l -> !l.isBlank()).toList();
             if (name.endsWith(".json") || name.endsWith(".jsonl") || (!lines.isEmpty() && lines.get(0).contains("||"))) {
-                // a data file: one prompt per distinct context, in order, as nlg-eval expects the predictions
+                // a data file: one prompt per distinct context, in order, as score expects the hypotheses
                 prompts = new java.util.ArrayList<>(new java.util.LinkedHashSet<>(
                         dev.lora4j.train.CausalLmData.read(input.prompts).stream().map(dev.lora4j.train.PromptCompletion::prompt).toList()));
             } else {

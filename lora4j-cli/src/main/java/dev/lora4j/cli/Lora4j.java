@@ -10,7 +10,7 @@ import java.io.UncheckedIOException;
 @Command(name = "lora4j", mixinStandardHelpOptions = true, version = "lora4j 0.1.0-SNAPSHOT",
         description = "LoRA fine-tuning for the JVM, in pure Java.",
         subcommands = {DemoCommand.class, TrainCommand.class, EvalCommand.class, InspectCommand.class, MergeCommand.class,
-                GenerateCommand.class, NlgEvalCommand.class, BenchCommand.class,
+                GenerateCommand.class, ScoreCommand.class, BenchCommand.class,
                 SelfCheckCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Lora4j implements Runnable {

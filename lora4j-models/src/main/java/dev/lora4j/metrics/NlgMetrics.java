@@ -33,23 +33,18 @@ public final class NlgMetrics {
      * @throws IllegalArgumentException if the lists differ in length or a hypothesis has no reference
      */
     public static double bleu(List<List<String>> hypotheses, List<List<List<String>>> references) {
-        if (hypotheses.size() != references.size()) {
-            throw new IllegalArgumentException("BLEU: " + hypotheses.size() + " hypotheses but " + references.size() + " reference sets");
-        }
+        Ngrams.requireAligned("BLEU", hypotheses, references);
         long[] matches = new long[4];
         long[] totals = new long[4];
         long hypLength = 0, refLength = 0;
         for (int i = 0; i < hypotheses.size(); i++) {
             List<String> hyp = hypotheses.get(i);
             List<List<String>> refs = references.get(i);
-            if (refs.isEmpty()) {
-                throw new IllegalArgumentException("BLEU: hypothesis " + i + " has no reference");
-            }
             for (int n = 1; n <= 4; n++) {
-                Map<List<String>, Integer> counts = ngrams(hyp, n);
+                Map<List<String>, Integer> counts = Ngrams.count(hyp, n);
                 Map<List<String>, Integer> maxRef = new HashMap<>();
                 for (List<String> ref : refs) {
-                    ngrams(ref, n).forEach((g, c) -> maxRef.merge(g, c, Math::max));
+                    Ngrams.count(ref, n).forEach((g, c) -> maxRef.merge(g, c, Math::max));
                 }
                 for (Map.Entry<List<String>, Integer> e : counts.entrySet()) {
                     matches[n - 1] += Math.min(e.getValue(), maxRef.getOrDefault(e.getKey(), 0));
@@ -79,9 +74,7 @@ public final class NlgMetrics {
 
     /** ROUGE-L F-measure (β = 1.2) averaged over hypotheses, each against its best-scoring reference. */
     public static double rougeL(List<List<String>> hypotheses, List<List<List<String>>> references) {
-        if (hypotheses.size() != references.size()) {
-            throw new IllegalArgumentException("ROUGE-L: " + hypotheses.size() + " hypotheses but " + references.size() + " reference sets");
-        }
+        Ngrams.requireAligned("ROUGE-L", hypotheses, references);
         double beta = 1.2, sum = 0;
         for (int i = 0; i < hypotheses.size(); i++) {
             List<String> hyp = hypotheses.get(i);
@@ -94,14 +87,6 @@ public final class NlgMetrics {
             sum += maxP > 0 && maxR > 0 ? (1 + beta * beta) * maxP * maxR / (maxR + beta * beta * maxP) : 0;
         }
         return sum / hypotheses.size();
-    }
-
-    private static Map<List<String>, Integer> ngrams(List<String> tokens, int n) {
-        Map<List<String>, Integer> out = new HashMap<>();
-        for (int i = 0; i + n <= tokens.size(); i++) {
-            out.merge(tokens.subList(i, i + n), 1, Integer::sum);
-        }
-        return out;
     }
 
     private static int lcs(List<String> a, List<String> b) {
