@@ -3,7 +3,6 @@ package dev.lora4j.cli;
 import dev.lora4j.train.CausalLmSetup;
 import dev.lora4j.train.SeqClsSetup;
 import dev.lora4j.io.PythonJson;
-import dev.lora4j.lora.PeftAdapter;
 import dev.lora4j.train.CausalLmData;
 import dev.lora4j.train.CausalLmTrainer;
 import dev.lora4j.train.LabeledText;
@@ -28,7 +27,7 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "Hugging Face model directory, or builtin:all-minilm-l6-v2.")
     String model;
 
-    @Option(names = "--adapter", paramLabel = "DIR", description = "A PEFT adapter directory to apply.")
+    @Option(names = "--adapter", paramLabel = "DIR", description = "An adapter directory to apply (PEFT, or loralib from train --enable-lora).")
     Path adapter;
 
     @Option(names = "--task", defaultValue = "seq-cls", description = "seq-cls or causal-lm (default: ${DEFAULT-VALUE}).")
@@ -55,14 +54,14 @@ final class EvalCommand implements Callable<Integer> {
             List<PromptCompletion> examples = CausalLmData.read(data);
             CausalLmSetup setup = CausalLmSetup.load(model);
             if (adapter != null) {
-                PeftAdapter.load(setup.model(), adapter);
+                Adapters.apply(setup.model(), adapter);
             }
             e = new CausalLmTrainer(setup.model(), setup.tokenizer(), options).evaluate(examples);
         } else if (task.equals("seq-cls")) {
             List<LabeledText> examples = SeqClsData.read(data);
             SeqClsSetup setup = SeqClsSetup.load(model, numLabels, 0);
             if (adapter != null) {
-                PeftAdapter.load(setup.model(), adapter);
+                Adapters.apply(setup.model(), adapter);
             }
             e = new SeqClsTrainer(setup.model(), setup.tokenizer(), options).evaluate(examples);
         } else {

@@ -3,7 +3,6 @@ package dev.lora4j.cli;
 import dev.lora4j.train.CausalLmSetup;
 import dev.lora4j.generate.DecodingOptions;
 import dev.lora4j.generate.Generator;
-import dev.lora4j.lora.PeftAdapter;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -22,7 +21,7 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "A GPT-2 Hugging Face model directory.")
     String model;
 
-    @Option(names = "--adapter", paramLabel = "DIR", description = "A PEFT adapter directory to apply.")
+    @Option(names = "--adapter", paramLabel = "DIR", description = "An adapter directory to apply (PEFT, or loralib from train --enable-lora).")
     Path adapter;
 
     @ArgGroup(multiplicity = "1")
@@ -55,7 +54,7 @@ final class GenerateCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         CausalLmSetup setup = CausalLmSetup.load(model);
         if (adapter != null) {
-            PeftAdapter.load(setup.model(), adapter);
+            Adapters.apply(setup.model(), adapter);
         }
         DecodingOptions options = new DecodingOptions(maxNewTokens, numBeams, lengthPenalty, noRepeatNgram, repetitionPenalty,
                 setup.tokenizer().endOfTextId());

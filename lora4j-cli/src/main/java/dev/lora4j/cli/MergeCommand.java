@@ -2,6 +2,8 @@ package dev.lora4j.cli;
 
 import dev.lora4j.lora.LoraModel;
 import dev.lora4j.lora.PeftAdapter;
+import dev.lora4j.lora.loralib.LoraLib;
+import dev.lora4j.lora.loralib.LoralibAdapter;
 import dev.lora4j.models.AutoModel;
 import dev.lora4j.models.HfModelDir;
 import dev.lora4j.nn.Module;
@@ -23,7 +25,7 @@ final class MergeCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "The base model directory.")
     Path model;
 
-    @Option(names = "--adapter", required = true, paramLabel = "DIR", description = "The adapter directory (adapter_config.json + adapter_model.safetensors).")
+    @Option(names = "--adapter", required = true, paramLabel = "DIR", description = "The adapter directory: PEFT (adapter_config.json + adapter_model.safetensors) or loralib (train --enable-lora).")
     Path adapter;
 
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Where the merged model goes.")
@@ -38,9 +40,26 @@ final class MergeCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--out: must differ from --model (" + model + ")");
         }
         AutoModel.Loaded base = AutoModel.load(model.toString(), 2, 0);
-        LoraModel lora = PeftAdapter.load(base.model(), adapter);
-        int targets = lora.targets(lora.activeAdapter()).size();
-        Module merged = lora.mergeAndUnload(safe, null);
+        int targets;
+        Module merged;
+        if (LoralibAdapter.isIn(adapter)) {
+            LoralibAdapter.load(base.model(), adapter);
+            targets = LoraLib.mergeAndUnload(base.model());
+            merged = base.model();
+            if (safe) {
+                merged.namedParameters().forEach((name, p) -> {
+                    for (float v : p.value().toFloatArray()) {
+                        if (!Float.isFinite(v)) {
+                            throw new IllegalArgumentException("--safe: NaN or Inf in " + name + " after merging " + adapter + "; nothing written");
+                        }
+                    }
+                });
+            }
+        } else {
+            LoraModel lora = PeftAdapter.load(base.model(), adapter);
+            targets = lora.targets(lora.activeAdapter()).size();
+            merged = lora.mergeAndUnload(safe, null);
+        }
         HfModelDir.copyAllButWeights(model, out);
         List<String> skipped = AutoModel.writeWeightsLike(model, merged, base.prefix(), out);
         System.out.printf("merged %d LoRA layers of %s into %s%n", targets, adapter, out.resolve("model.safetensors"));

@@ -2,10 +2,12 @@ package dev.lora4j.cli;
 
 import dev.lora4j.train.CausalLmSetup;
 import dev.lora4j.train.SeqClsSetup;
+import dev.lora4j.io.AtomicFiles;
 import dev.lora4j.io.PythonJson;
 import dev.lora4j.lora.LoraConfig;
 import dev.lora4j.lora.LoraModel;
 import dev.lora4j.lora.PeftAdapter;
+import dev.lora4j.lora.loralib.LoralibAdapter;
 import dev.lora4j.models.HfModelDir;
 import dev.lora4j.nn.Module;
 import dev.lora4j.tensor.DType;
@@ -56,7 +58,7 @@ final class TrainCommand implements Callable<Integer> {
     Path validFile;
 
     @Option(names = "--valid-split", defaultValue = "0", paramLabel = "FRACTION",
-            description = "causal-lm without --valid: hold out this fraction of the distinct contexts (seeded by --seed).")
+            description = "causal-lm without --valid: hold out this fraction of the distinct contexts (seeded by --seed); OUT/train-split.txt and OUT/valid-split.txt record the split.")
     double validSplit;
 
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output folder: adapter/, checkpoint-N/, best/, metrics.jsonl.")
@@ -88,6 +90,10 @@ final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--use-edora", description = "EDoRA: SVD-initialised frozen A, B and a trainable r×r matrix (implies DoRA).")
     boolean useEdora;
+
+    @Option(names = "--enable-lora", split = ",", arity = "1", paramLabel = "BOOL",
+            description = "loralib MergedLinear on the targets: LoRA on these equal output groups only, e.g. true,false,true for q and v of GPT-2's fused c_attn (the LoRA paper's placement); saves a loralib adapter.")
+    List<Boolean> enableLora;
 
     @Option(names = "--init", defaultValue = "true", description = "init_lora_weights: true, gaussian or false (default: ${DEFAULT-VALUE}).")
     String init;
@@ -190,11 +196,21 @@ final class TrainCommand implements Callable<Integer> {
         TaskRun run = task.equals("seq-cls") ? seqCls(options) : causalLm(options);
         Module net = run.model();
         LoraModel lora = null;
+        LoralibAdapter.Spec merged = null;
+        Checkpoint.Weights weights;
         if (full) {
             net.requiresGrad(true);
+            weights = Checkpoint.full(net);
+        } else if (enableLora != null) {
+            merged = mergedSpec();
+            List<String> wrapped = merged.inject(net, seed);
+            o.printf("loralib MergedLinear (enable_lora=%s) on %d layers%n", enableLora, wrapped.size());
+            o.println(LoraModel.trainableParametersLine(net));
+            weights = Checkpoint.loralib(net, merged);
         } else {
             lora = LoraModel.inject(net, loraConfig(), seed);
             o.println(lora.trainableParametersLine());
+            weights = Checkpoint.peft(lora);
         }
         TrainingLoop loop = run.loop();
         Files.createDirectories(out);
@@ -202,7 +218,7 @@ final class TrainCommand implements Callable<Integer> {
         double[] best = {Double.NaN};
         long[] bestStep = {-1};
         if (resume != null) {
-            Checkpoint.State state = Checkpoint.load(resume, net, lora, loop.optimizer());
+            Checkpoint.State state = Checkpoint.load(resume, net, weights, loop.optimizer());
             loop.resumeAt(state.globalStep());
             best[0] = state.bestMetric();
             bestStep[0] = state.bestStep();
@@ -213,7 +229,6 @@ final class TrainCommand implements Callable<Integer> {
         }
         o.printf("training %s on %,d examples (%s), %,d steps%n", full ? "every weight" : "LoRA", run.examples(), run.description(),
                 loop.totalSteps(run.examples()));
-        LoraModel finalLora = lora;
         ProgressPrinter progress = new ProgressPrinter(o);
         boolean lowerIsBetter = task.equals("causal-lm");
         TrainingLoop.Evaluation last = run.train(new TrainingLoop.Listener() {
@@ -246,17 +261,19 @@ final class TrainCommand implements Callable<Integer> {
 
             private void save(Path dir, long step) {
                 try {
-                    Checkpoint.save(dir, net, finalLora, loop.optimizer(), new Checkpoint.State(step, best[0], bestStep[0]));
+                    Checkpoint.save(dir, net, weights, loop.optimizer(), new Checkpoint.State(step, best[0], bestStep[0]));
                 } catch (IOException e) {
                     throw new UncheckedIOException(e);
                 }
             }
         });
-        Checkpoint.save(out.resolve("checkpoint-" + loop.step()), net, lora, loop.optimizer(),
+        Checkpoint.save(out.resolve("checkpoint-" + loop.step()), net, weights, loop.optimizer(),
                 new Checkpoint.State(loop.step(), best[0], bestStep[0]));
         pruneCheckpoints(out);
         if (lora != null) {
             PeftAdapter.save(lora, lora.activeAdapter(), out.resolve("adapter"));
+        } else if (merged != null) {
+            LoralibAdapter.save(net, merged, out.resolve("adapter"));
         } else {
             exportModel(net, exportDtype, out.resolve("model"));
         }
@@ -266,7 +283,7 @@ final class TrainCommand implements Callable<Integer> {
                 last == null ? "" : lowerIsBetter
                         ? String.format(", validation loss %.4f, perplexity %.2f (best loss %.4f at step %d)", last.loss(), last.perplexity(), best[0], bestStep[0])
                         : String.format(", validation accuracy %.2f%% (best %.2f%% at step %d)", 100 * last.accuracy(), 100 * best[0], bestStep[0]),
-                lora != null ? "adapter" : "model", lora != null ? out.resolve("adapter") : out.resolve("model"));
+                full ? "model" : "adapter", out.resolve(full ? "model" : "adapter"));
         return 0;
     }
 
@@ -282,6 +299,17 @@ final class TrainCommand implements Callable<Integer> {
         HfModelDir.saveWeights(net, dtype, dir);
     }
 
+    private LoralibAdapter.Spec mergedSpec() {
+        if (useDora || useEdora || !modulesToSave.isEmpty() || !task.equals("causal-lm")) {
+            throw new IllegalArgumentException("--enable-lora: loralib MergedLinear layers train causal-lm adapters without --use-dora, --use-edora or --modules-to-save");
+        }
+        boolean[] enable = new boolean[enableLora.size()];
+        for (int i = 0; i < enable.length; i++) {
+            enable[i] = enableLora.get(i);
+        }
+        return new LoralibAdapter.Spec(r, alpha, dropout, enable, targets != null ? targets : List.of("c_attn"), LoraConfig.Bias.parse(bias));
+    }
+
     private LoraConfig loraConfig() {
         List<String> t = targets != null ? targets : task.equals("seq-cls") ? List.of("query", "value") : List.of("c_attn");
         return LoraConfig.builder().r(r).loraAlpha(alpha).loraDropout(dropout)
@@ -295,8 +323,8 @@ final class TrainCommand implements Callable<Integer> {
     // Data-parallel training through the DistributedTraining engine (lora4j-spark): the same data, adapter and
     // optimisation settings as a local run; task 0 writes the checkpoints and the adapter under --out.
     private int trainOnSpark(TrainOptions options) throws IOException {
-        if (full || resume != null) {
-            throw new IllegalArgumentException("--spark: trains LoRA adapters (no --full); a failed stage resumes from the last checkpoint by itself");
+        if (full || resume != null || enableLora != null) {
+            throw new IllegalArgumentException("--spark: trains PEFT LoRA adapters (no --full or --enable-lora); a failed stage resumes from the last checkpoint by itself");
         }
         List<? extends java.io.Serializable> train;
         List<? extends java.io.Serializable> valid;
@@ -354,7 +382,15 @@ final class TrainCommand implements Callable<Integer> {
     private List<List<PromptCompletion>> causalLmData() throws IOException {
         List<PromptCompletion> train = CausalLmData.read(trainFile);
         if (validFile == null && validSplit > 0) {
-            return CausalLmData.splitByContext(train, validSplit, seed);
+            List<List<PromptCompletion>> split = CausalLmData.splitByContext(train, validSplit, seed);
+            // The split goes next to the results, so generation and scoring (or another framework) use the same one.
+            Files.createDirectories(out);
+            for (int i = 0; i < 2; i++) {
+                List<String> lines = split.get(i).stream().map(e -> e.prompt() + "||" + e.completion()).toList();
+                AtomicFiles.write(out.resolve(i == 0 ? "train-split.txt" : "valid-split.txt"),
+                        (String.join("\n", lines) + "\n").getBytes(StandardCharsets.UTF_8));
+            }
+            return split;
         }
         return List.of(train, validFile == null ? List.of() : CausalLmData.read(validFile));
     }

@@ -35,6 +35,9 @@ class CausalLmCommandsTest {
         assertEquals(0, train.status(), train.err());
         assertTrue(train.out().contains("perplexity"), train.out());
         assertTrue(Files.readString(out.resolve("adapter").resolve("adapter_config.json")).contains("\"task_type\": \"CAUSAL_LM\""));
+        // the adapter trained: the base model's loss on the training data is higher than with it
+        assertTrue(evalLoss(dir, out.resolve("adapter"), data)
+                < evalLoss(dir, null, data) - 1e-3, "training moved the adapter");
 
         CliRun eval = run("eval", "--task", "causal-lm", "--model", dir.toString(), "--adapter", out.resolve("adapter").toString(),
                 "--data", data.toString(), "--json");
@@ -56,8 +59,9 @@ class CausalLmCommandsTest {
         CliRun r = run("train", "--config", Path.of("..", "recipes", "e2e-gpt2.yaml").toString(), "--model", dir.toString(),
                 "--train", data.toString(), "--out", out.toString(), "--max-steps", "2", "--warmup-steps", "0", "--batch-size", "2");
         assertEquals(0, r.status(), r.err());
-        String config = Files.readString(out.resolve("adapter").resolve("adapter_config.json"));
-        assertTrue(config.contains("\"r\": 4,") && config.contains("\"lora_alpha\": 32,") && config.contains("\"lora_dropout\": 0.1,"), config);
+        String config = Files.readString(out.resolve("adapter").resolve("loralib_config.json"));
+        assertTrue(config.contains("\"r\": 4,") && config.contains("\"lora_alpha\": 32.0,") && config.contains("\"lora_dropout\": 0.1,")
+                && config.contains("\"enable_lora\": [\n    true,\n    false,\n    true\n  ]"), config);
     }
 
     @Test
@@ -100,5 +104,58 @@ class CausalLmCommandsTest {
         CliRun r = run("train", "--task", "seq-cls", "--from-scratch", "--model", tmp.toString(), "--train", "x.tsv", "--out", tmp.resolve("o").toString());
         assertEquals(1, r.status());
         assertTrue(r.err().contains("--from-scratch"), r.err());
+    }
+
+    @Test
+    void qAndVOnlyMergedLinearTrainsSavesEvaluatesAndMerges() throws Exception {
+        Path dir = TinyModels.gpt2(tmp.resolve("gpt2"));              // n_embd 16: c_attn is 16 → 48, q|k|v of 16 each
+        Path data = tmp.resolve("e2e.txt");
+        Files.writeString(data, "name[Aromi], food[Chinese]||Aromi serves Chinese food.\nname[Cotto], food[Italian]||Cotto serves Italian food.\n");
+        Path out = tmp.resolve("qv");
+        CliRun train = run("train", "--task", "causal-lm", "--model", dir.toString(), "--train", data.toString(), "--valid", data.toString(),
+                "--out", out.toString(), "--max-steps", "4", "--batch-size", "2", "--r", "2", "--alpha", "4", "--lr", "1e-2",
+                "--enable-lora", "true,false,true", "--dropout", "0");
+        assertEquals(0, train.status(), train.err());
+        // one layer: lora_A (2·r × 16) + lora_B (2·16 × r) = 64 + 64 trainable values
+        assertTrue(train.out().contains("trainable params: 128 ||"), train.out());
+
+        Path adapter = out.resolve("adapter");
+        String config = Files.readString(adapter.resolve("loralib_config.json"));
+        assertTrue(config.contains("\"enable_lora\": [\n    true,\n    false,\n    true\n  ]"), config);
+        SafeTensors.Contents w = SafeTensors.read(adapter.resolve("loralib_model.safetensors"));
+        assertEquals(List.of("transformer.h.0.attn.c_attn.lora_A", "transformer.h.0.attn.c_attn.lora_B"), w.names().stream().sorted().toList());
+        org.junit.jupiter.api.Assertions.assertArrayEquals(new int[]{4, 16}, w.entry("transformer.h.0.attn.c_attn.lora_A").shape());
+        org.junit.jupiter.api.Assertions.assertArrayEquals(new int[]{32, 2}, w.entry("transformer.h.0.attn.c_attn.lora_B").shape());
+
+        // The adapter changes the loss; merged weights give the adapter's loss, and k's columns are the base's.
+        double base = evalLoss(dir, null, data);
+        double withAdapter = evalLoss(dir, adapter, data);
+        assertTrue(withAdapter < base - 1e-3, base + " -> " + withAdapter);
+        Path merged = tmp.resolve("merged");
+        CliRun merge = run("merge", "--model", dir.toString(), "--adapter", adapter.toString(), "--out", merged.toString(), "--safe");
+        assertEquals(0, merge.status(), merge.err());
+        assertEquals(withAdapter, evalLoss(merged, null, data), 1e-5);
+        float[] before = SafeTensors.read(dir.resolve("model.safetensors")).tensor("h.0.attn.c_attn.weight").toFloatArray();
+        float[] after = SafeTensors.read(merged.resolve("model.safetensors")).tensor("h.0.attn.c_attn.weight").toFloatArray();
+        int changedK = 0, changedQ = 0;
+        for (int row = 0; row < 16; row++) {                          // Conv1D weight (in, out): column c is output c
+            for (int c = 0; c < 48; c++) {
+                boolean changed = before[row * 48 + c] != after[row * 48 + c];
+                changedQ += c < 16 && changed ? 1 : 0;
+                changedK += c >= 16 && c < 32 && changed ? 1 : 0;
+            }
+        }
+        assertEquals(0, changedK, "k has no update");
+        assertTrue(changedQ > 0, "q has one");
+    }
+
+    private double evalLoss(Path model, Path adapter, Path data) {
+        List<String> args = new java.util.ArrayList<>(List.of("eval", "--task", "causal-lm", "--model", model.toString(), "--data", data.toString(), "--json"));
+        if (adapter != null) {
+            args.addAll(List.of("--adapter", adapter.toString()));
+        }
+        CliRun r = run(args.toArray(String[]::new));
+        assertEquals(0, r.status(), r.err());
+        return Double.parseDouble(r.out().replaceAll("(?s).*\"loss\": ([-0-9.eE]+).*", "$1"));
     }
 }

@@ -213,9 +213,7 @@ public final class LoraModel {
     }
 
     private void replace(String key, Module replacement) {
-        int dot = key.lastIndexOf('.');
-        Module parent = dot < 0 ? model : model.namedModules().get(key.substring(0, dot));
-        parent.replaceChild(key.substring(dot + 1), replacement);
+        model.replaceModule(key, replacement);
     }
 
     private static void warn(String message) {
@@ -357,22 +355,19 @@ public final class LoraModel {
         return model;
     }
 
-    /** (trainable, all) parameter counts, counted as PEFT counts them (base and copies included in all). */
-    public long[] parameterCounts() {
+    /** PEFT's print_trainable_parameters line: {@code trainable params: N || all params: M || trainable%: P}. */
+    public String trainableParametersLine() {
+        return trainableParametersLine(model);
+    }
+
+    /** PEFT's line for any model: parameters with requiresGrad against all of them. */
+    public static String trainableParametersLine(Module model) {
         long trainable = 0, all = 0;
         for (Parameter p : model.namedParameters().values()) {
             all += p.numel();
-            if (p.requiresGrad()) {
-                trainable += p.numel();
-            }
+            trainable += p.requiresGrad() ? p.numel() : 0;
         }
-        return new long[]{trainable, all};
-    }
-
-    /** PEFT's print_trainable_parameters line: {@code trainable params: N || all params: M || trainable%: P}. */
-    public String trainableParametersLine() {
-        long[] c = parameterCounts();
         return String.format(Locale.ROOT, "trainable params: %,d || all params: %,d || trainable%%: %.4f",
-                c[0], c[1], 100.0 * c[0] / c[1]);
+                trainable, all, 100.0 * trainable / all);
     }
 }

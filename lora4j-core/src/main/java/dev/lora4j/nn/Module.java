@@ -68,6 +68,21 @@ public abstract class Module {
     }
 
     /**
+     * Swaps the descendant at dotted path {@code path} (e.g. {@code transformer.h.0.attn.c_attn}) for
+     * {@code replacement}.
+     *
+     * @throws IllegalArgumentException if there is no module at that path
+     */
+    public void replaceModule(String path, Module replacement) {
+        int dot = path.lastIndexOf('.');
+        Module parent = dot < 0 ? this : namedModules().get(path.substring(0, dot));
+        if (parent == null) {
+            throw new IllegalArgumentException(typeName() + " has no module '" + path.substring(0, dot) + "'");
+        }
+        parent.replaceChild(path.substring(dot + 1), replacement);
+    }
+
+    /**
      * The child called {@code name}, looked up at call time: layers call their replaceable children (those LoRA
      * may wrap) through this rather than through a field.
      */

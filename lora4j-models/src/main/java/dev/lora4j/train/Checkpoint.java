@@ -7,6 +7,7 @@ import dev.lora4j.io.PythonJson;
 import dev.lora4j.io.SafeTensors;
 import dev.lora4j.lora.LoraModel;
 import dev.lora4j.lora.PeftAdapter;
+import dev.lora4j.lora.loralib.LoralibAdapter;
 import dev.lora4j.nn.Module;
 import dev.lora4j.nn.Parameter;
 import dev.lora4j.optim.AdamW;
@@ -59,17 +60,72 @@ public final class Checkpoint {
      * weights when {@code lora} is null, and the optimizer's state.
      */
     public static void save(Path dir, Module model, LoraModel lora, AdamW optimizer, State state) throws IOException {
+        save(dir, model, lora != null ? peft(lora) : full(model), optimizer, state);
+    }
+
+    /** The weights a checkpoint holds, written into and read back from its directory. */
+    public interface Weights {
+        /** Writes the weights into {@code dir}. */
+        void write(Path dir) throws IOException;
+
+        /** Restores the weights from {@code dir}. @throws IOException naming the file if they do not fit */
+        void read(Path dir) throws IOException;
+    }
+
+    /** The active adapter of {@code lora}, in PEFT's format. */
+    public static Weights peft(LoraModel lora) {
+        return new Weights() {
+            public void write(Path dir) throws IOException {
+                PeftAdapter.save(lora, lora.activeAdapter(), dir);
+            }
+
+            public void read(Path dir) throws IOException {
+                PeftAdapter.loadWeights(lora, lora.activeAdapter(), dir.resolve(PeftAdapter.WEIGHTS_FILE));
+            }
+        };
+    }
+
+    /** Every weight of {@code model} (full fine-tuning), in {@value #MODEL_FILE}. */
+    public static Weights full(Module model) {
+        return new Weights() {
+            public void write(Path dir) throws IOException {
+                Map<String, Tensor> weights = new LinkedHashMap<>();
+                model.namedParameters().forEach((n, p) -> weights.put(n, p.value()));
+                SafeTensors.write(dir.resolve(MODEL_FILE), weights, Map.of("format", "pt"));
+            }
+
+            public void read(Path dir) throws IOException {
+                SafeTensors.Contents weights = SafeTensors.read(dir.resolve(MODEL_FILE));
+                for (Map.Entry<String, Parameter> e : model.namedParameters().entrySet()) {
+                    if (weights.entry(e.getKey()) == null) {
+                        throw new IOException(dir.resolve(MODEL_FILE) + ": missing weight '" + e.getKey() + "'");
+                    }
+                    e.getValue().value().copyFrom(weights.tensor(e.getKey()));
+                }
+            }
+        };
+    }
+
+    /** loralib MergedLinear layers already injected into {@code model} as {@code spec} says. */
+    public static Weights loralib(Module model, LoralibAdapter.Spec spec) {
+        return new Weights() {
+            public void write(Path dir) throws IOException {
+                LoralibAdapter.save(model, spec, dir);
+            }
+
+            public void read(Path dir) throws IOException {
+                LoralibAdapter.loadWeights(model, spec, dir.resolve(LoralibAdapter.WEIGHTS_FILE));
+            }
+        };
+    }
+
+    /** Writes a checkpoint of {@code weights} and the optimizer's state into {@code dir} atomically. */
+    public static void save(Path dir, Module model, Weights weights, AdamW optimizer, State state) throws IOException {
         Path parent = dir.toAbsolutePath().getParent();
         Files.createDirectories(parent);
         Path tmp = Files.createTempDirectory(parent, dir.getFileName() + ".tmp-");
         try {
-            if (lora != null) {
-                PeftAdapter.save(lora, lora.activeAdapter(), tmp);
-            } else {
-                Map<String, Tensor> weights = new LinkedHashMap<>();
-                model.namedParameters().forEach((n, p) -> weights.put(n, p.value()));
-                SafeTensors.write(tmp.resolve(MODEL_FILE), weights, Map.of("format", "pt"));
-            }
+            weights.write(tmp);
             Map<String, Tensor> moments = new LinkedHashMap<>();
             Map<Parameter, String> names = parameterNames(model);
             List<Parameter> params = optimizer.parameters();
@@ -102,6 +158,11 @@ public final class Checkpoint {
      * @throws IOException naming the file if something is missing or does not match the model
      */
     public static State load(Path dir, Module model, LoraModel lora, AdamW optimizer) throws IOException {
+        return load(dir, model, lora != null ? peft(lora) : full(model), optimizer);
+    }
+
+    /** Restores {@code weights} and {@code optimizer} from a checkpoint; returns the recorded state. */
+    public static State load(Path dir, Module model, Weights weights, AdamW optimizer) throws IOException {
         Path stateFile = dir.resolve(STATE_FILE);
         if (!Files.isRegularFile(stateFile)) {
             throw new IOException(dir + ": not a lora4j checkpoint (no " + STATE_FILE + ")");
@@ -109,17 +170,7 @@ public final class Checkpoint {
         JsonNode s = new ObjectMapper().readTree(stateFile.toFile());
         State state = new State(s.path("global_step").asLong(), s.path("best_metric").isNumber() ? s.get("best_metric").asDouble() : Double.NaN,
                 s.path("best_step").asLong(-1));
-        if (lora != null) {
-            PeftAdapter.loadWeights(lora, lora.activeAdapter(), dir.resolve(PeftAdapter.WEIGHTS_FILE));
-        } else {
-            SafeTensors.Contents weights = SafeTensors.read(dir.resolve(MODEL_FILE));
-            for (Map.Entry<String, Parameter> e : model.namedParameters().entrySet()) {
-                if (weights.entry(e.getKey()) == null) {
-                    throw new IOException(dir.resolve(MODEL_FILE) + ": missing weight '" + e.getKey() + "'");
-                }
-                e.getValue().value().copyFrom(weights.tensor(e.getKey()));
-            }
-        }
+        weights.read(dir);
         SafeTensors.Contents moments = SafeTensors.read(dir.resolve(OPTIMIZER_FILE));
         Map<Parameter, String> names = parameterNames(model);
         List<Parameter> params = optimizer.parameters();

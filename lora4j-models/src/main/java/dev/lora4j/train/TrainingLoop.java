@@ -27,7 +27,7 @@ public final class TrainingLoop {
 
     private final Module model;
     private final TrainOptions options;
-    private final List<Parameter> trainable;
+    private List<Parameter> trainable;
     private AdamW optimizer;          // created on first use: evaluation alone needs no moment buffers
     private long step;
     private GradientSync sync;
@@ -130,10 +130,18 @@ public final class TrainingLoop {
     public TrainingLoop(Module model, TrainOptions options) {
         this.model = model;
         this.options = options;
-        this.trainable = model.trainableParameters();
-        if (trainable.isEmpty()) {
-            throw new IllegalArgumentException("nothing to train: every parameter is frozen");
+    }
+
+    // The parameters are gathered on first use, not at construction: an adapter injected after the loop was made
+    // (its lora_A/lora_B new, the base frozen) is what trains.
+    private List<Parameter> trainable() {
+        if (trainable == null) {
+            trainable = model.trainableParameters();
+            if (trainable.isEmpty()) {
+                throw new IllegalArgumentException("nothing to train: every parameter is frozen");
+            }
         }
+        return trainable;
     }
 
     /** The options. */
@@ -144,7 +152,7 @@ public final class TrainingLoop {
     /** The optimizer (its moments and step count are what a checkpoint saves). */
     public AdamW optimizer() {
         if (optimizer == null) {
-            optimizer = new AdamW(trainable, 0.9f, 0.999f, 1e-8f, options.weightDecay());
+            optimizer = new AdamW(trainable(), 0.9f, 0.999f, 1e-8f, options.weightDecay());
         }
         return optimizer;
     }
@@ -216,12 +224,12 @@ public final class TrainingLoop {
                 tokens += r.tokens();
             }
             if (sync != null) {
-                stepLoss = sync.allReduce(trainable, stepLoss);
+                stepLoss = sync.allReduce(trainable(), stepLoss);
             }
             lossSum += stepLoss / options.gradAccum();
             lossCount++;
             if (options.clip() > 0) {
-                GradClip.byGlobalNorm(trainable, options.clip());
+                GradClip.byGlobalNorm(trainable(), options.clip());
             }
             float lr = schedule.learningRate(step);
             optimizer().step(lr);

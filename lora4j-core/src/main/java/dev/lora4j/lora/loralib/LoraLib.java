@@ -19,6 +19,49 @@ public final class LoraLib {
     }
 
     /**
+     * Wraps every dense layer (Linear or Conv1D) whose name is, or ends with, one of {@code targets} in a
+     * {@link MergedLinear} with the given rank, α, dropout and enabled output groups — the LoRA paper's placement
+     * on GPT-2's fused {@code c_attn} with {@code enable_lora = [true, false, true]} (q and v, not k) — then
+     * marks only the LoRA parameters (and biases per {@code bias}) trainable.
+     *
+     * @return the names of the wrapped layers
+     * @throws IllegalArgumentException if no dense layer matches, listing the targets
+     */
+    public static java.util.List<String> injectMerged(Module model, java.util.List<String> targets, int r, double alpha, double dropout,
+                                                      boolean[] enableLora, Bias bias, long seed) {
+        dev.lora4j.lora.TargetModules.Names match = new dev.lora4j.lora.TargetModules.Names(targets);
+        java.util.List<String> wrapped = new java.util.ArrayList<>();
+        int i = 0;
+        for (Map.Entry<String, Module> e : model.namedModules().entrySet()) {
+            if (e.getValue() instanceof dev.lora4j.nn.DenseLayer dense && match.matches(e.getKey())) {
+                model.replaceModule(e.getKey(), new MergedLinear(dense, r, alpha, dropout, enableLora, false, seed + 7919L * i++));
+                wrapped.add(e.getKey());
+            }
+        }
+        if (wrapped.isEmpty()) {
+            throw new IllegalArgumentException("target_modules " + targets + " match no Linear or Conv1D layer of the model");
+        }
+        markOnlyLoraAsTrainable(model, bias);
+        return wrapped;
+    }
+
+    /**
+     * Merges every {@link MergedLinear}'s update into its weight and puts the plain layer back in its place.
+     *
+     * @return how many layers were merged
+     */
+    public static int mergeAndUnload(Module model) {
+        int n = 0;
+        for (Map.Entry<String, Module> e : model.namedModules().entrySet()) {
+            if (e.getValue() instanceof MergedLinear m) {
+                model.replaceModule(e.getKey(), m.mergeAndUnwrap());
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /**
      * Freezes everything except parameters whose name contains {@code lora_}; with bias ALL every bias also
      * trains, with LORA_ONLY the biases of layers that hold LoRA parameters do.
      */

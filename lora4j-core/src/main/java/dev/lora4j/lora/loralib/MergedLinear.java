@@ -143,6 +143,15 @@ public final class MergedLinear extends Module {
         return dense.fanInFanOut() ? delta.transpose(0, 1).contiguous() : delta;
     }
 
+    /** The wrapped layer with the update merged into its weight (once): what merge-and-unload leaves. */
+    public DenseLayer mergeAndUnwrap() {
+        if (!merged) {
+            addDelta(1f);
+            merged = true;
+        }
+        return dense;
+    }
+
     private void addDelta(float sign) {
         Parameter w = dense.weight();
         Tensor updated = w.value().toF32().copy().addScaledInPlace(deltaWeight(), sign);
