@@ -13,7 +13,7 @@ the attention probabilities. Each example is context + " " + reference + <|endof
 0.1) counts the reference and the end token. After training the update is merged and the model written as a
 Hugging Face directory (float32), so `lora4j generate` and `lora4j score` decode and score both frameworks' models
 the same way. Prints one JSON line: trainable parameters, validation loss (plain cross-entropy, per predicted
-token), training wall time.
+token), wall time of training plus that validation pass.
 
   OPENBLAS_NUM_THREADS=2 /usr/bin/python3 scripts/e2e/torch_e2e.py --method lora --base models/tiny-gpt2-sst2 \
       --train RUN/train-split.txt --valid RUN/valid-split.txt --out OUT
@@ -263,7 +263,6 @@ def main():
         tokens += int((y >= 0).sum())
         if step % 50 == 0 or step == total:
             print(f"step {step}/{total} loss {loss.item():.4f} {tokens / (time.time() - t0):.0f} predicted tokens/s", file=sys.stderr)
-    seconds = time.time() - t0
     model.eval()
     loss_sum, count = 0.0, 0
     with torch.no_grad():
@@ -273,6 +272,7 @@ def main():
             n = int((y >= 0).sum())
             loss_sum += F.cross_entropy(logits.view(-1, logits.shape[-1]), y.view(-1), ignore_index=-100).item() * n
             count += n
+        seconds = time.time() - t0                  # training and the validation pass, as lora4j's train reports it
         os.makedirs(args.out, exist_ok=True)
         shutil.copy(os.path.join(args.base, "config.json"), os.path.join(args.out, "config.json"))
         write_safetensors(os.path.join(args.out, "model.safetensors"), model.export())

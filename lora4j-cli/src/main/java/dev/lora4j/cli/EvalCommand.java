@@ -1,5 +1,6 @@
 package dev.lora4j.cli;
 
+import dev.lora4j.lora.Adapters;
 import dev.lora4j.train.CausalLmSetup;
 import dev.lora4j.train.SeqClsSetup;
 import dev.lora4j.io.PythonJson;

@@ -1,5 +1,6 @@
 package dev.lora4j.cli;
 
+import dev.lora4j.lora.Adapters;
 import dev.lora4j.train.CausalLmSetup;
 import dev.lora4j.generate.DecodingOptions;
 import dev.lora4j.generate.Generator;
@@ -75,6 +76,7 @@ final class GenerateCommand implements Callable<Integer> {
                 prompts = lines.stream().map(String::strip).toList();
             }
         }
+        setup.model().requiresGrad(false);          // inference only: kernels keep packed copies of frozen weights
         Generator generator = new Generator(setup.model());
         for (String p : prompts) {
             int[] out = generator.generate(setup.tokenizer().encode(p), options);

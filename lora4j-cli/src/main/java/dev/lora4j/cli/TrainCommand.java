@@ -231,6 +231,7 @@ final class TrainCommand implements Callable<Integer> {
                 loop.totalSteps(run.examples()));
         ProgressPrinter progress = new ProgressPrinter(o);
         boolean lowerIsBetter = task.equals("causal-lm");
+        long started = System.nanoTime();
         TrainingLoop.Evaluation last = run.train(new TrainingLoop.Listener() {
             @Override
             public void onStep(TrainingLoop.Step s) {
@@ -279,7 +280,8 @@ final class TrainCommand implements Callable<Integer> {
         }
         LossCurve.write(metrics, out.resolve("loss.png"));
         o.printf("loss curve: %s%n", out.resolve("loss.png"));
-        o.printf("done: %d steps%s; %s in %s%n", loop.step(),
+        double seconds = (System.nanoTime() - started) / 1e9;
+        o.printf("done: %d steps in %.0f s (training and validation)%s; %s in %s%n", loop.step(), seconds,
                 last == null ? "" : lowerIsBetter
                         ? String.format(", validation loss %.4f, perplexity %.2f (best loss %.4f at step %d)", last.loss(), last.perplexity(), best[0], bestStep[0])
                         : String.format(", validation accuracy %.2f%% (best %.2f%% at step %d)", 100 * last.accuracy(), 100 * best[0], bestStep[0]),

@@ -4,6 +4,9 @@ import dev.lora4j.testing.TinyModels;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import dev.lora4j.io.SafeTensors;
+import dev.lora4j.testing.TensorAssert;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -26,6 +29,10 @@ class TrainCommandTest {
 
     private static CliRun run(String... args) {
         return CliRun.run(args);
+    }
+
+    private static double loss(String line) {
+        return Double.parseDouble(line.replaceAll(".*\"loss\": ([-0-9.eE]+).*", "$1"));
     }
 
     private static List<String> lossLines(Path metrics) throws Exception {
@@ -53,11 +60,23 @@ class TrainCommandTest {
         assertTrue(resumed.out().contains("resumed from"), resumed.out());
         List<String> uninterrupted = lossLines(a.resolve("metrics.jsonl"));
         assertEquals(8, uninterrupted.size());
-        assertEquals(uninterrupted.subList(4, 8), lossLines(b.resolve("metrics.jsonl")));
-        assertEquals(Files.readAllBytes(a.resolve("adapter").resolve("adapter_model.safetensors")).length,
-                Files.readAllBytes(b.resolve("adapter").resolve("adapter_model.safetensors")).length);
-        assertTrue(java.util.Arrays.equals(Files.readAllBytes(a.resolve("adapter").resolve("adapter_model.safetensors")),
-                Files.readAllBytes(b.resolve("adapter").resolve("adapter_model.safetensors"))), "final adapters differ");
+        // The same steps, learning rates and losses. Not always to the last bit: a float lane reduction
+        // (reduceLanes(ADD)) may sum in another order interpreted (Java fallback) than compiled (intrinsic), and
+        // which form runs depends on the JIT's progress, not on the data: two uninterrupted runs in one JVM differ
+        // as much (seen in the last digits of an adapter value).
+        List<String> resumedLines = lossLines(b.resolve("metrics.jsonl"));
+        assertEquals(4, resumedLines.size());
+        for (int i = 0; i < 4; i++) {
+            String want = uninterrupted.get(4 + i), got = resumedLines.get(i);
+            assertEquals(want.replaceAll("\"loss\": [^,]+", ""), got.replaceAll("\"loss\": [^,]+", ""));
+            assertEquals(loss(want), loss(got), 1e-6 * Math.abs(loss(want)), want + " vs " + got);
+        }
+        SafeTensors.Contents wantAdapter = SafeTensors.read(a.resolve("adapter").resolve("adapter_model.safetensors"));
+        SafeTensors.Contents gotAdapter = SafeTensors.read(b.resolve("adapter").resolve("adapter_model.safetensors"));
+        assertEquals(wantAdapter.names(), gotAdapter.names());
+        for (String name : wantAdapter.names()) {
+            TensorAssert.assertClose(wantAdapter.tensor(name), gotAdapter.tensor(name), 1e-6f, 1e-5f);
+        }
 
         java.awt.image.BufferedImage png = javax.imageio.ImageIO.read(a.resolve("loss.png").toFile());
         assertEquals(800, png.getWidth());

@@ -204,16 +204,63 @@ public final class Generator {
         return best;
     }
 
-    private static int[] topIndices(double[] values, int n) {
-        Integer[] idx = new Integer[values.length];
-        for (int i = 0; i < idx.length; i++) {
-            idx[i] = i;
+    // The n best candidates, best first (ties: lower index first, as a stable sort), by a bounded heap: a beam
+    // step scores beams × vocabulary candidates and needs only 2·beams of them, so sorting them all (boxed) was the
+    // bulk of decoding time.
+    static int[] topIndices(double[] values, int n) {
+        int size = Math.min(n, values.length);
+        int[] heap = new int[size];                       // min-heap on (value, −index): the worst kept at the root
+        int count = 0;
+        for (int i = 0; i < values.length; i++) {
+            if (count < size) {
+                heap[count] = i;
+                siftUp(heap, count++, values);
+            } else if (better(i, heap[0], values)) {
+                heap[0] = i;
+                siftDown(heap, 0, count, values);
+            }
         }
-        Arrays.sort(idx, (a, b) -> Double.compare(values[b], values[a]));
-        int[] out = new int[Math.min(n, idx.length)];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = idx[i];
+        int[] out = new int[count];
+        for (int k = count - 1; k >= 0; k--) {            // pop the worst first, fill from the back
+            out[k] = heap[0];
+            heap[0] = heap[k];
+            siftDown(heap, 0, k, values);
         }
         return out;
+    }
+
+    private static boolean better(int a, int b, double[] v) {
+        return v[a] > v[b] || (v[a] == v[b] && a < b);
+    }
+
+    private static void siftUp(int[] heap, int at, double[] v) {
+        while (at > 0) {
+            int parent = (at - 1) / 2;
+            if (!better(heap[parent], heap[at], v)) {
+                return;
+            }
+            int t = heap[parent];
+            heap[parent] = heap[at];
+            heap[at] = t;
+            at = parent;
+        }
+    }
+
+    private static void siftDown(int[] heap, int at, int count, double[] v) {
+        while (true) {
+            int worst = at;
+            for (int c = 2 * at + 1; c <= 2 * at + 2 && c < count; c++) {
+                if (better(heap[worst], heap[c], v)) {
+                    worst = c;
+                }
+            }
+            if (worst == at) {
+                return;
+            }
+            int t = heap[worst];
+            heap[worst] = heap[at];
+            heap[at] = t;
+            at = worst;
+        }
     }
 }

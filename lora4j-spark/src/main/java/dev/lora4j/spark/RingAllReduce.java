@@ -97,15 +97,19 @@ final class RingAllReduce implements TrainingLoop.GradientSync, AutoCloseable {
         }
         if (size > 1) {
             try {
-                if (!shapesChecked) {           // every neighbour pair compares sizes once: a mismatch fails, not hangs
+                if (!shapesChecked) {           // every neighbour pair compares shapes once: a mismatch fails, not hangs
+                    String shapes = shapes(trainable);
                     out.writeInt(n);
+                    out.writeLong(signature(shapes));
                     out.flush();
-                    byte[] other = new byte[4];
+                    byte[] other = new byte[12];
                     readFully(other);
-                    int m = ByteBuffer.wrap(other).getInt();
-                    if (m != n) {
-                        throw new IllegalStateException("all-reduce: task " + rank + " has " + n + " gradient values, task "
-                                + mod(rank - 1) + " has " + m + "; the replicas' adapters differ in shape");
+                    ByteBuffer b = ByteBuffer.wrap(other);
+                    int m = b.getInt();
+                    if (m != n || b.getLong() != signature(shapes)) {
+                        throw new IllegalStateException("all-reduce: the replicas' adapters differ in shape: task " + rank + " has "
+                                + (n - 1) + " gradient values in " + (shapes.length() > 200 ? shapes.substring(0, 200) + "…" : shapes) + ", task " + mod(rank - 1) + " has " + (m - 1)
+                                + (m == n ? " in other shapes" : "") + " (do all executors read the same base model and adapter settings?)");
                     }
                     shapesChecked = true;
                 }
@@ -224,5 +228,22 @@ final class RingAllReduce implements TrainingLoop.GradientSync, AutoCloseable {
                 // closing after the run: nothing left to save
             }
         }
+    }
+
+    // The trainable parameters' shapes in order: what every replica must agree on, not only their total size.
+    private static String shapes(List<Parameter> trainable) {
+        StringBuilder sb = new StringBuilder();
+        for (Parameter p : trainable) {
+            sb.append(p.value().shape());
+        }
+        return sb.toString();
+    }
+
+    private static long signature(String shapes) {
+        long h = 0xcbf29ce484222325L;                   // FNV-1a
+        for (int i = 0; i < shapes.length(); i++) {
+            h = (h ^ shapes.charAt(i)) * 0x100000001b3L;
+        }
+        return h;
     }
 }

@@ -1,6 +1,5 @@
 package dev.lora4j.spark;
 
-import dev.lora4j.lora.PeftAdapter;
 import dev.lora4j.train.SeqClsSetup;
 import dev.lora4j.train.SeqClsTrainer;
 import dev.lora4j.train.TrainOptions;
@@ -69,8 +68,9 @@ public final class SparkInference {
         return input.mapPartitions((MapPartitionsFunction<Row, Row>) rows -> {
             dev.lora4j.train.CausalLmSetup setup = dev.lora4j.train.CausalLmSetup.load(model);
             if (adapter != null) {
-                PeftAdapter.load(setup.model(), Path.of(adapter));
+                dev.lora4j.lora.Adapters.apply(setup.model(), Path.of(adapter));
             }
+            SharedBase.share(model, setup.model());
             dev.lora4j.generate.Generator generator = new dev.lora4j.generate.Generator(setup.model());
             dev.lora4j.generate.DecodingOptions withEos = new dev.lora4j.generate.DecodingOptions(options.maxNewTokens(),
                     options.numBeams(), options.lengthPenalty(), options.noRepeatNgramSize(), options.repetitionPenalty(),
@@ -97,8 +97,9 @@ public final class SparkInference {
             try {
                 SeqClsSetup setup = SeqClsSetup.load(model, numLabels, 0);
                 if (adapter != null) {
-                    PeftAdapter.load(setup.model(), Path.of(adapter));
+                    dev.lora4j.lora.Adapters.apply(setup.model(), Path.of(adapter));
                 }
+                SharedBase.share(model, setup.model());
                 classifier = new SeqClsTrainer(setup.model(), setup.tokenizer(),
                         new TrainOptions(1e-3f, 0f, 0, "constant", 1, 0, BATCH, 1, 0f, 0f, 0, 128, 0, 1));
             } catch (IOException e) {

@@ -192,6 +192,7 @@ public final class SparkTrainer {
                 CausalLmSetup setup = CausalLmSetup.load(job.model());
                 net = setup.model();
                 lora = LoraModel.inject(net, job.lora(), job.options().seed());
+                SharedBase.share(job.model(), net);
                 CausalLmTrainer trainer = new CausalLmTrainer(setup.model(), setup.tokenizer(), job.options());
                 loop = trainer.loop();
                 train = l -> trainer.train(cast(job.train()), committer ? cast(job.valid()) : List.of(), l);
@@ -199,6 +200,7 @@ public final class SparkTrainer {
                 SeqClsSetup setup = SeqClsSetup.load(job.model(), job.numLabels(), job.options().seed());
                 net = setup.model();
                 lora = LoraModel.inject(net, job.lora(), job.options().seed());
+                SharedBase.share(job.model(), net);
                 SeqClsTrainer trainer = new SeqClsTrainer(setup.model(), setup.tokenizer(), job.options());
                 loop = trainer.loop();
                 train = l -> trainer.train(cast(job.train()), committer ? cast(job.valid()) : List.of(), l);

@@ -12,7 +12,14 @@ import dev.lora4j.train.SeqClsSetup;
 import dev.lora4j.train.SeqClsTrainer;
 import dev.lora4j.train.TrainOptions;
 import dev.lora4j.train.TrainingLoop;
+import dev.lora4j.nn.Parameter;
+import org.apache.spark.BarrierTaskContext;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
+import scala.jdk.javaapi.CollectionConverters;
+import scala.reflect.ClassTag$;
+import scala.runtime.AbstractFunction1;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -25,6 +32,7 @@ import java.util.List;
 
 import static dev.lora4j.testing.TensorAssert.assertClose;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Data-parallel training in a Spark barrier stage (two tasks in local mode) against one process. */
@@ -180,6 +188,34 @@ class SparkTrainerTest {
         assertEquals(reference.size(), distributed.size());
         for (int i = 0; i < reference.size(); i++) {
             assertEquals(reference.get(i), distributed.get(i), 1e-4, "loss at step " + (i + 1));
+        }
+    }
+
+    @Test
+    void replicasWhoseAdaptersDifferInShapeFailWithAClearError() {
+        JavaRDD<Integer> two = JavaSparkContext.fromSparkContext(spark.sparkContext()).parallelize(List.of(0, 1), 2);
+        Exception e = assertThrows(Exception.class, () -> JavaRDD.fromRDD(two.rdd().barrier().mapPartitions(new MismatchedReplica(), false,
+                ClassTag$.MODULE$.apply(String.class)), ClassTag$.MODULE$.apply(String.class)).collect());
+        String messages = "";
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            messages += t.getMessage() + "\n";
+        }
+        assertTrue(messages.contains("the replicas' adapters differ in shape: task"), messages);
+        assertTrue(messages.contains("(2, 3)") || messages.contains("(3, 2)"), messages);
+    }
+
+    /** A barrier task whose one trainable tensor is 2×3 on task 0 and 3×2 on task 1: as many values, other shapes. */
+    private static final class MismatchedReplica extends AbstractFunction1<scala.collection.Iterator<Integer>, scala.collection.Iterator<String>>
+            implements java.io.Serializable {
+        @Override
+        public scala.collection.Iterator<String> apply(scala.collection.Iterator<Integer> rows) {
+            BarrierTaskContext context = BarrierTaskContext.get();
+            Parameter p = new Parameter(context.partitionId() == 0 ? Tensor.zeros(2, 3) : Tensor.zeros(3, 2));
+            p.grad();
+            try (RingAllReduce ring = new RingAllReduce(context)) {
+                ring.allReduce(List.of(p), 0.0);
+            }
+            return CollectionConverters.asScala(List.of("reduced").iterator());
         }
     }
 }

@@ -80,7 +80,12 @@ public final class Gpt2LmHeadModel extends Module {
         int C = transformer.config().nEmbd();
         Tensor last = hiddenNew.narrow(1, T - 1, 1).contiguous().view(B, C);
         Tensor out = Tensor.zeros(B, transformer.config().vocabSize());
-        Ops.matmul("lm_head", out, last, false, transformer.wte().weight().value(), true, 0f);
+        Parameter wte = transformer.wte().weight();
+        if (wte.requiresGrad()) {
+            Ops.matmul("lm_head", out, last, false, wte.value(), true, 0f);
+        } else {
+            Ops.matmulFrozen("lm_head", out, last, false, wte.value(), true, 0f);   // packed once, not per token
+        }
         return out;
     }
 
