@@ -18,6 +18,8 @@ public final class KvCache {
     public final class Layer {
         private float[] keys;
         private float[] values;
+        private float[] spareKeys;           // reorder writes here, then swaps: no allocation per beam step
+        private float[] spareValues;
 
         private Layer() {
             keys = new float[batch * capacity * width];
@@ -90,19 +92,27 @@ public final class KvCache {
         if (rows.length != batch) {
             throw new IllegalArgumentException("KvCache.reorder: " + rows.length + " rows for a batch of " + batch);
         }
+        for (int r : rows) {
+            if (r < 0 || r >= batch) {
+                throw new IllegalArgumentException("KvCache.reorder: row " + r + " outside [0, " + batch + ")");
+            }
+        }
         int span = capacity * width;
         for (Layer l : layers) {
-            float[] k = new float[l.keys.length];
-            float[] v = new float[l.values.length];
-            for (int b = 0; b < batch; b++) {
-                if (rows[b] < 0 || rows[b] >= batch) {
-                    throw new IllegalArgumentException("KvCache.reorder: row " + rows[b] + " outside [0, " + batch + ")");
-                }
-                System.arraycopy(l.keys, rows[b] * span, k, b * span, length * width);
-                System.arraycopy(l.values, rows[b] * span, v, b * span, length * width);
+            if (l.spareKeys == null) {
+                l.spareKeys = new float[l.keys.length];
+                l.spareValues = new float[l.values.length];
             }
-            l.keys = k;
-            l.values = v;
+            for (int b = 0; b < batch; b++) {
+                System.arraycopy(l.keys, rows[b] * span, l.spareKeys, b * span, length * width);
+                System.arraycopy(l.values, rows[b] * span, l.spareValues, b * span, length * width);
+            }
+            float[] k = l.keys;
+            float[] v = l.values;
+            l.keys = l.spareKeys;
+            l.values = l.spareValues;
+            l.spareKeys = k;
+            l.spareValues = v;
         }
     }
 }
