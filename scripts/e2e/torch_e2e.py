@@ -24,52 +24,16 @@ import math
 import os
 import random
 import shutil
-import struct
 import sys
 import time
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures"))
+import safetensors_io  # noqa: E402
 from gpt2_bpe import END_OF_TEXT, encoder  # noqa: E402
-
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for name, e in header.items():
-        if name == "__metadata__":
-            continue
-        raw = data[e["data_offsets"][0]:e["data_offsets"][1]]
-        if e["dtype"] == "BF16":
-            a = (np.frombuffer(raw, dtype=np.uint16).astype(np.uint32) << 16).view(np.float32)
-        elif e["dtype"] == "F32":
-            a = np.frombuffer(raw, dtype=np.float32)
-        else:
-            raise ValueError(f"{path}: {name} has dtype {e['dtype']}")
-        out[name[len("transformer."):] if name.startswith("transformer.") else name] = torch.tensor(a.reshape(e["shape"]).copy())
-    return out
-
-
-def write_safetensors(path, tensors):
-    header, blobs, offset = {}, [], 0
-    for name in sorted(tensors):
-        b = tensors[name].detach().float().contiguous().numpy().tobytes()
-        header[name] = {"dtype": "F32", "shape": list(tensors[name].shape), "data_offsets": [offset, offset + len(b)]}
-        blobs.append(b)
-        offset += len(b)
-    header["__metadata__"] = {"format": "pt"}
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path + ".tmp", "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
-    os.replace(path + ".tmp", path)
 
 
 def kaiming_uniform(rows, fan_in, g):
@@ -231,7 +195,8 @@ def main():
     torch.manual_seed(args.seed)
     g = torch.Generator().manual_seed(args.seed)
     cfg = json.load(open(os.path.join(args.base, "config.json")))
-    model = Gpt2(read_safetensors(os.path.join(args.base, "model.safetensors")), cfg, args, g)
+    weights = {k.removeprefix("transformer."): v for k, v in safetensors_io.read(os.path.join(args.base, "model.safetensors")).items()}
+    model = Gpt2(weights, cfg, args, g)
     if args.method != "full":
         for n, p in model.named_parameters():
             p.requires_grad_(n.endswith(("lora_A", "lora_B", ".R", ".m")) and p.requires_grad)
@@ -275,7 +240,8 @@ def main():
         seconds = time.time() - t0                  # training and the validation pass, as lora4j's train reports it
         os.makedirs(args.out, exist_ok=True)
         shutil.copy(os.path.join(args.base, "config.json"), os.path.join(args.out, "config.json"))
-        write_safetensors(os.path.join(args.out, "model.safetensors"), model.export())
+        safetensors_io.write(os.path.join(args.out, "model.safetensors"), {k: v.detach().float() for k, v in model.export().items()},
+                             {"format": "pt"})
     print(json.dumps({"framework": "pytorch", "method": args.method, "trainable_params": sum(p.numel() for p in params),
                       "valid_loss": loss_sum / count, "train_seconds": seconds, "steps": total}))
 
