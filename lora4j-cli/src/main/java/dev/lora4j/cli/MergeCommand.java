@@ -44,17 +44,8 @@ final class MergeCommand implements Callable<Integer> {
         Module merged;
         if (LoralibAdapter.isIn(adapter)) {
             LoralibAdapter.load(base.model(), adapter);
-            targets = LoraLib.mergeAndUnload(base.model());
+            targets = LoraLib.mergeAndUnload(base.model(), safe);
             merged = base.model();
-            if (safe) {
-                merged.namedParameters().forEach((name, p) -> {
-                    for (float v : p.value().toFloatArray()) {
-                        if (!Float.isFinite(v)) {
-                            throw new IllegalArgumentException("--safe: NaN or Inf in " + name + " after merging " + adapter + "; nothing written");
-                        }
-                    }
-                });
-            }
         } else {
             LoraModel lora = PeftAdapter.load(base.model(), adapter);
             targets = lora.targets(lora.activeAdapter()).size();

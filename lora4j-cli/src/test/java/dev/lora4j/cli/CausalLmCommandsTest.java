@@ -147,6 +147,21 @@ class CausalLmCommandsTest {
         }
         assertEquals(0, changedK, "k has no update");
         assertTrue(changedQ > 0, "q has one");
+
+        // A broken adapter (NaN in lora_B): --safe refuses to merge and writes nothing.
+        Path broken = Files.createDirectories(tmp.resolve("broken"));
+        Files.copy(adapter.resolve("loralib_config.json"), broken.resolve("loralib_config.json"));
+        java.util.Map<String, dev.lora4j.tensor.Tensor> state = new java.util.LinkedHashMap<>();
+        for (String name : w.names()) {
+            state.put(name, w.tensor(name).copy());
+        }
+        state.get("transformer.h.0.attn.c_attn.lora_B").set(Float.NaN, 0, 0);
+        SafeTensors.write(broken.resolve("loralib_model.safetensors"), state, java.util.Map.of("format", "pt"));
+        Path refused = tmp.resolve("refused");
+        CliRun unsafe = run("merge", "--model", dir.toString(), "--adapter", broken.toString(), "--out", refused.toString(), "--safe");
+        assertEquals(1, unsafe.status());
+        assertTrue(unsafe.err().contains("NaNs detected in the merged weights"), unsafe.err());
+        assertTrue(!Files.exists(refused.resolve("model.safetensors")), "nothing written");
     }
 
     private double evalLoss(Path model, Path adapter, Path data) {

@@ -261,8 +261,12 @@ public abstract class LoraLayer extends Module {
         weight.setValue(dtype == dev.lora4j.tensor.DType.F32 ? merged : merged.to(dtype));
     }
 
-    /** Fails a safe merge when {@code values} hold a NaN or an infinity. */
-    protected static void requireFinite(float[] values, String adapterName) {
+    /**
+     * Fails a safe merge when {@code values} hold a NaN or an infinity, with PEFT's message.
+     *
+     * @throws IllegalArgumentException naming the adapter
+     */
+    public static void requireFinite(float[] values, String adapterName) {
         for (float v : values) {
             if (!Float.isFinite(v)) {
                 throw new IllegalArgumentException("NaNs detected in the merged weights. The adapter " + adapterName

@@ -61,17 +61,27 @@ public final class AutoModel {
             return new Loaded(m, "bert", "bert.", where);
         }
         Path dir = Path.of(where);
+        String type = modelType(dir);
         Path config = dir.resolve("config.json");
-        if (!Files.isRegularFile(config)) {
-            throw new IOException(dir + ": no config.json; expected a Hugging Face model directory or " + BUILTIN_MINILM);
-        }
-        JsonNode root = new ObjectMapper().readTree(config.toFile());
-        String type = root.path("model_type").asText("");
         return switch (type) {
             case "gpt2" -> new Loaded(Gpt2LmHeadModel.load(dir), type, "transformer.", where);
             case "bert" -> new Loaded(BertForSequenceClassification.load(dir, seed), type, "bert.", where);
             default -> throw new IOException(config + ": model_type '" + type + "' is not supported; lora4j loads gpt2 and bert");
         };
+    }
+
+    /**
+     * config.json's model_type ("" if absent).
+     *
+     * @throws IOException if the directory has no config.json or it is not JSON
+     */
+    public static String modelType(Path dir) throws IOException {
+        Path config = dir.resolve("config.json");
+        if (!Files.isRegularFile(config)) {
+            throw new IOException(dir + ": no config.json; expected a Hugging Face model directory or " + BUILTIN_MINILM);
+        }
+        JsonNode root = new ObjectMapper().readTree(config.toFile());
+        return root.path("model_type").asText("");
     }
 
     /** The bytes of a class-path resource. @throws IOException naming the Maven artifact if it is absent */

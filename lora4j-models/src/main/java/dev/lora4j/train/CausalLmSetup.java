@@ -36,7 +36,7 @@ public record CausalLmSetup(Gpt2LmHeadModel model, Gpt2Tokenizer tokenizer) {
         if (!Files.isRegularFile(config)) {
             throw new IllegalArgumentException("--model: " + where + " has no config.json to shape a new model by");
         }
-        String type = new com.fasterxml.jackson.databind.ObjectMapper().readTree(config.toFile()).path("model_type").asText("");
+        String type = AutoModel.modelType(Path.of(where));
         if (!type.equals("gpt2")) {
             throw new IllegalArgumentException(config + ": model_type is '" + type + "'; --from-scratch builds gpt2 models");
         }

@@ -8,9 +8,11 @@ import dev.lora4j.io.SafeTensors;
 import dev.lora4j.lora.LoraModel;
 import dev.lora4j.lora.PeftAdapter;
 import dev.lora4j.lora.loralib.LoralibAdapter;
+import dev.lora4j.models.HfModelDir;
 import dev.lora4j.nn.Module;
 import dev.lora4j.nn.Parameter;
 import dev.lora4j.optim.AdamW;
+import dev.lora4j.tensor.DType;
 import dev.lora4j.tensor.Tensor;
 
 import java.io.IOException;
@@ -53,7 +55,7 @@ public final class Checkpoint {
     }
 
     /** Full fine-tuning's weights file. */
-    public static final String MODEL_FILE = "model.safetensors";
+    public static final String MODEL_FILE = HfModelDir.WEIGHTS_FILE;
 
     /**
      * Writes a checkpoint into {@code dir} atomically: {@code lora}'s active adapter, or all of {@code model}'s
@@ -89,9 +91,7 @@ public final class Checkpoint {
     public static Weights full(Module model) {
         return new Weights() {
             public void write(Path dir) throws IOException {
-                Map<String, Tensor> weights = new LinkedHashMap<>();
-                model.namedParameters().forEach((n, p) -> weights.put(n, p.value()));
-                SafeTensors.write(dir.resolve(MODEL_FILE), weights, Map.of("format", "pt"));
+                HfModelDir.saveWeights(model, DType.F32, dir);          // every weight trains, so all are float32
             }
 
             public void read(Path dir) throws IOException {

@@ -99,14 +99,15 @@ final class RingAllReduce implements TrainingLoop.GradientSync, AutoCloseable {
             try {
                 if (!shapesChecked) {           // every neighbour pair compares shapes once: a mismatch fails, not hangs
                     String shapes = shapes(trainable);
+                    long signature = signature(shapes);
                     out.writeInt(n);
-                    out.writeLong(signature(shapes));
+                    out.writeLong(signature);
                     out.flush();
                     byte[] other = new byte[12];
                     readFully(other);
                     ByteBuffer b = ByteBuffer.wrap(other);
                     int m = b.getInt();
-                    if (m != n || b.getLong() != signature(shapes)) {
+                    if (m != n || b.getLong() != signature) {
                         throw new IllegalStateException("all-reduce: the replicas' adapters differ in shape: task " + rank + " has "
                                 + (n - 1) + " gradient values in " + (shapes.length() > 200 ? shapes.substring(0, 200) + "…" : shapes) + ", task " + mod(rank - 1) + " has " + (m - 1)
                                 + (m == n ? " in other shapes" : "") + " (do all executors read the same base model and adapter settings?)");

@@ -46,15 +46,17 @@ public final class LoraLib {
     }
 
     /**
-     * Merges every {@link MergedLinear}'s update into its weight and puts the plain layer back in its place.
+     * Merges every {@link MergedLinear}'s update into its weight and puts the plain layer back in its place; with
+     * {@code safe} each merged weight is checked for NaN/Inf before it is written.
      *
      * @return how many layers were merged
+     * @throws IllegalArgumentException naming the layer if a safe merge produced NaN or infinity
      */
-    public static int mergeAndUnload(Module model) {
+    public static int mergeAndUnload(Module model, boolean safe) {
         int n = 0;
         for (Map.Entry<String, Module> e : model.namedModules().entrySet()) {
             if (e.getValue() instanceof MergedLinear m) {
-                model.replaceModule(e.getKey(), m.mergeAndUnwrap());
+                model.replaceModule(e.getKey(), m.mergeAndUnwrap(safe, e.getKey()));
                 n++;
             }
         }

@@ -143,18 +143,32 @@ public final class MergedLinear extends Module {
         return dense.fanInFanOut() ? delta.transpose(0, 1).contiguous() : delta;
     }
 
-    /** The wrapped layer with the update merged into its weight (once): what merge-and-unload leaves. */
-    public DenseLayer mergeAndUnwrap() {
+    /**
+     * The wrapped layer with the update merged into its weight (once): what merge-and-unload leaves. With
+     * {@code safe} the merged weight is checked for NaN/Inf before it is written (PEFT's safe_merge), the
+     * adapter named {@code name} in the error.
+     *
+     * @throws IllegalArgumentException if a safe merge produced NaN or infinity; the weight is then unchanged
+     */
+    public DenseLayer mergeAndUnwrap(boolean safe, String name) {
         if (!merged) {
-            addDelta(1f);
+            addDelta(1f, safe ? name : null);
             merged = true;
         }
         return dense;
     }
 
     private void addDelta(float sign) {
+        addDelta(sign, null);
+    }
+
+    // weight += sign·ΔW in float32, stored in the weight's dtype; checked first when a name for the error is given.
+    private void addDelta(float sign, String checkedAs) {
         Parameter w = dense.weight();
         Tensor updated = w.value().toF32().copy().addScaledInPlace(deltaWeight(), sign);
+        if (checkedAs != null) {
+            dev.lora4j.lora.LoraLayer.requireFinite(updated.data(), checkedAs);
+        }
         boolean trainable = w.requiresGrad();
         w.setRequiresGrad(false);
         w.setValue(w.value().dtype() == DType.F32 ? updated : updated.to(w.value().dtype()));
