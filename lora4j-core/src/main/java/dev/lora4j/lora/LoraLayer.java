@@ -250,9 +250,11 @@ public abstract class LoraLayer extends Module {
 
     /**
      * weight += sign·delta in float32, stored back in the weight's dtype; with {@code safe} the sum is checked
-     * for NaN/Inf before anything is written.
+     * for NaN/Inf before anything is written (the error names {@code adapterName}).
+     *
+     * @throws IllegalArgumentException if a safe merge produced NaN or infinity
      */
-    protected static void addToWeight(Parameter weight, dev.lora4j.tensor.Tensor delta, float sign, boolean safe, String adapterName) {
+    public static void addToWeight(Parameter weight, dev.lora4j.tensor.Tensor delta, float sign, boolean safe, String adapterName) {
         dev.lora4j.tensor.Tensor merged = weight.value().toF32().copy().addScaledInPlace(delta, sign);
         if (safe) {
             requireFinite(merged.data(), adapterName);
@@ -261,12 +263,8 @@ public abstract class LoraLayer extends Module {
         weight.setValue(dtype == dev.lora4j.tensor.DType.F32 ? merged : merged.to(dtype));
     }
 
-    /**
-     * Fails a safe merge when {@code values} hold a NaN or an infinity, with PEFT's message.
-     *
-     * @throws IllegalArgumentException naming the adapter
-     */
-    public static void requireFinite(float[] values, String adapterName) {
+    /** Fails a safe merge when {@code values} hold a NaN or an infinity. */
+    protected static void requireFinite(float[] values, String adapterName) {
         for (float v : values) {
             if (!Float.isFinite(v)) {
                 throw new IllegalArgumentException("NaNs detected in the merged weights. The adapter " + adapterName

@@ -1,12 +1,12 @@
 package dev.lora4j.lora.loralib;
 
 import dev.lora4j.lora.LoraConfig;
+import dev.lora4j.lora.LoraLayer;
 import dev.lora4j.nn.DenseLayer;
 import dev.lora4j.nn.Dropout;
 import dev.lora4j.nn.Init;
 import dev.lora4j.nn.Module;
 import dev.lora4j.nn.Parameter;
-import dev.lora4j.tensor.DType;
 import dev.lora4j.tensor.Ops;
 import dev.lora4j.tensor.Shape;
 import dev.lora4j.tensor.Tensor;
@@ -152,27 +152,19 @@ public final class MergedLinear extends Module {
      */
     public DenseLayer mergeAndUnwrap(boolean safe, String name) {
         if (!merged) {
-            addDelta(1f, safe ? name : null);
+            addDelta(1f, safe, name);
             merged = true;
         }
         return dense;
     }
 
     private void addDelta(float sign) {
-        addDelta(sign, null);
+        addDelta(sign, false, null);
     }
 
-    // weight += sign·ΔW in float32, stored in the weight's dtype; checked first when a name for the error is given.
-    private void addDelta(float sign, String checkedAs) {
-        Parameter w = dense.weight();
-        Tensor updated = w.value().toF32().copy().addScaledInPlace(deltaWeight(), sign);
-        if (checkedAs != null) {
-            dev.lora4j.lora.LoraLayer.requireFinite(updated.data(), checkedAs);
-        }
-        boolean trainable = w.requiresGrad();
-        w.setRequiresGrad(false);
-        w.setValue(w.value().dtype() == DType.F32 ? updated : updated.to(w.value().dtype()));
-        w.setRequiresGrad(trainable);
+    // A trainable weight is always float32 (Parameter's invariant), so the update is stored as it is kept.
+    private void addDelta(float sign, boolean safe, String name) {
+        LoraLayer.addToWeight(dense.weight(), deltaWeight(), sign, safe, name);
     }
 
     @Override
