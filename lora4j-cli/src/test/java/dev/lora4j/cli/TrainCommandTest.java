@@ -87,6 +87,39 @@ class TrainCommandTest {
     }
 
     @Test
+    void robertaTrainsWithLoraEvaluatesAndMergesToTheSameAccuracy() throws Exception {
+        Path model = TinyModels.roberta(tmp.resolve("roberta"));
+        Path train = data("train.tsv", 128, 1);
+        Path valid = data("valid.tsv", 48, 2);
+        Path out = tmp.resolve("r");
+        CliRun before = run("eval", "--model", model.toString(), "--data", valid.toString(), "--json");
+        assertEquals(0, before.status(), before.err());
+        CliRun trained = run("train", "--model", model.toString(), "--train", train.toString(), "--out", out.toString(),
+                "--max-steps", "40", "--batch-size", "16", "--lr", "2e-2", "--r", "4", "--log-every", "10");
+        assertEquals(0, trained.status(), trained.err());
+        // PEFT's names: the head is saved under its own name (SEQ_CLS adds it to modules_to_save by itself).
+        assertTrue(SafeTensors.read(out.resolve("adapter").resolve("adapter_model.safetensors")).names().containsAll(List.of(
+                "base_model.model.roberta.encoder.layer.0.attention.self.query.lora_A.weight",
+                "base_model.model.classifier.out_proj.weight")));
+        CliRun withAdapter = run("eval", "--model", model.toString(), "--adapter", out.resolve("adapter").toString(),
+                "--data", valid.toString(), "--json");
+        assertEquals(0, withAdapter.status(), withAdapter.err());
+        // The cue word decides the label: the adapter learns it, the random head cannot know it.
+        assertTrue(accuracy(withAdapter.out()) >= 0.9 && accuracy(before.out()) < 0.8, before.out() + withAdapter.out());
+        Path merged = tmp.resolve("merged");
+        CliRun merge = run("merge", "--model", model.toString(), "--adapter", out.resolve("adapter").toString(), "--out", merged.toString());
+        assertEquals(0, merge.status(), merge.err());
+        assertTrue(Files.exists(merged.resolve("vocab.json")) && Files.exists(merged.resolve("merges.txt")));
+        CliRun afterMerge = run("eval", "--model", merged.toString(), "--data", valid.toString(), "--json");
+        assertEquals(withAdapter.out().strip().replaceAll("\"loss\": [0-9.]+", ""), afterMerge.out().strip().replaceAll("\"loss\": [0-9.]+", ""));
+        assertEquals(loss(withAdapter.out()), loss(afterMerge.out()), 1e-5);
+    }
+
+    private static double accuracy(String json) {
+        return Double.parseDouble(json.replaceAll("(?s).*\"accuracy\": ([0-9.]+).*", "$1"));
+    }
+
+    @Test
     void aRecipeFileSetsFlagsAndTheCommandLineOverridesIt() throws Exception {
         Path model = tinyBert();
         Path train = data("train.tsv", 32, 1);

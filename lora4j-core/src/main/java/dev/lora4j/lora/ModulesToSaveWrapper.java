@@ -1,10 +1,6 @@
 package dev.lora4j.lora;
 
-import dev.lora4j.nn.Conv1D;
-import dev.lora4j.nn.Embedding;
 import dev.lora4j.nn.EmbeddingLookup;
-import dev.lora4j.nn.LayerNorm;
-import dev.lora4j.nn.Linear;
 import dev.lora4j.nn.Module;
 import dev.lora4j.nn.ModuleDict;
 import dev.lora4j.nn.Parameter;
@@ -92,19 +88,17 @@ public final class ModulesToSaveWrapper extends Module implements EmbeddingLooku
     }
 
     /**
-     * A deep copy of a Linear, Conv1D, Embedding or LayerNorm, float32 whatever the original's storage.
+     * A deep copy ({@link Module#newLike()} with the values copied), float32 whatever the original's storage.
      *
-     * @throws IllegalArgumentException for other module types
+     * @throws IllegalArgumentException for a module type that cannot be copied
      */
     static Module copyOf(Module m) {
-        Module copy = switch (m) {
-            case Linear l -> new Linear(l.inFeatures(), l.outFeatures(), l.bias() != null);
-            case Conv1D c -> new Conv1D(c.inFeatures(), c.outFeatures());
-            case Embedding e -> new Embedding(e.numEmbeddings(), e.embeddingDim(), 0);
-            case LayerNorm n -> new LayerNorm(n.channels(), n.eps());
-            default -> throw new IllegalArgumentException("modules_to_save: cannot copy a " + m.typeName()
-                    + "; supported are Linear, Conv1D, Embedding and LayerNorm");
-        };
+        Module copy;
+        try {
+            copy = m.newLike();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("modules_to_save: " + e.getMessage(), e);
+        }
         java.util.Map<String, Parameter> src = m.namedParameters();
         copy.namedParameters().forEach((n, p) -> p.value().copyFrom(src.get(n).value().toF32()));
         return copy;

@@ -16,6 +16,11 @@ public final class Conv1D extends DenseLayer {
     }
 
     @Override
+    public Conv1D newLike() {
+        return new Conv1D(inFeatures(), outFeatures());
+    }
+
+    @Override
     protected String extraRepr() {
         return "nf=" + outFeatures() + ", nx=" + inFeatures();
     }

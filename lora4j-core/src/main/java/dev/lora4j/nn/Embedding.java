@@ -23,6 +23,11 @@ public final class Embedding extends Module implements EmbeddingLookup {
         weight = registerParameter("weight", Init.normal(Tensor.zeros(numEmbeddings, embeddingDim), 0f, 1f, new Random(seed)));
     }
 
+    @Override
+    public Embedding newLike() {
+        return new Embedding(numEmbeddings, embeddingDim, 0);
+    }
+
     /** The table (V, C). */
     public Parameter weight() {
         return weight;

@@ -23,6 +23,11 @@ public final class LayerNorm extends Module {
         bias = registerParameter("bias", Tensor.zeros(channels));
     }
 
+    @Override
+    public LayerNorm newLike() {
+        return new LayerNorm(channels(), eps());
+    }
+
     /** C, the normalized width. */
     public int channels() {
         return channels;

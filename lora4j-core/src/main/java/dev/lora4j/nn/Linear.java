@@ -11,4 +11,9 @@ public final class Linear extends DenseLayer {
     public Linear(int inFeatures, int outFeatures, boolean hasBias) {
         this(inFeatures, outFeatures, hasBias, 0L);
     }
+
+    @Override
+    public Linear newLike() {
+        return new Linear(inFeatures(), outFeatures(), bias() != null);
+    }
 }

@@ -184,6 +184,16 @@ public abstract class Module {
         throw new UnsupportedOperationException(typeName() + " has no single-input backward");
     }
 
+    /**
+     * A new module of the same type and sizes, with its own parameters (their values need not match): what
+     * PEFT's modules_to_save deep-copies a module into before copying the values over.
+     *
+     * @throws IllegalArgumentException if this type of module cannot be copied
+     */
+    public Module newLike() {
+        throw new IllegalArgumentException("cannot copy a " + typeName() + ": it does not implement Module.newLike()");
+    }
+
     /** The class name as a module tree prints it, e.g. {@code Linear}. */
     public String typeName() {
         return getClass().getSimpleName();

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lora4j.io.SafeTensors;
 import dev.lora4j.models.bert.BertForSequenceClassification;
+import dev.lora4j.models.bert.RobertaForSequenceClassification;
 import dev.lora4j.models.gpt2.Gpt2LmHeadModel;
 import dev.lora4j.models.onnx.MiniLmImport;
 import dev.lora4j.models.onnx.OnnxGraph;
@@ -22,7 +23,7 @@ import java.util.Map;
 
 /**
  * Opens a model by where it is: a Hugging Face directory (its config.json's {@code model_type} picks the family:
- * gpt2 → GPT2LMHeadModel, bert → BertForSequenceClassification) or {@value #BUILTIN_MINILM}, the pretrained
+ * gpt2 → GPT2LMHeadModel, bert → BertForSequenceClassification, roberta → RobertaForSequenceClassification) or {@value #BUILTIN_MINILM}, the pretrained
  * all-MiniLM-L6-v2 from its Maven Central artifact. Also writes a model back under its source's own names.
  */
 public final class AutoModel {
@@ -66,7 +67,8 @@ public final class AutoModel {
         return switch (type) {
             case "gpt2" -> new Loaded(Gpt2LmHeadModel.load(dir), type, "transformer.", where);
             case "bert" -> new Loaded(BertForSequenceClassification.load(dir, seed), type, "bert.", where);
-            default -> throw new IOException(config + ": model_type '" + type + "' is not supported; lora4j loads gpt2 and bert");
+            case "roberta" -> new Loaded(RobertaForSequenceClassification.load(dir, seed), type, "roberta.", where);
+            default -> throw new IOException(config + ": model_type '" + type + "' is not supported; lora4j loads gpt2, bert and roberta");
         };
     }
 

@@ -12,8 +12,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Matcher;
@@ -22,12 +26,14 @@ import java.util.regex.Pattern;
 /**
  * GPT-2's byte-level BPE, as OpenAI's encoder.py and Hugging Face's GPT2Tokenizer: text is split by GPT-2's
  * pre-tokenisation pattern, each piece's UTF-8 bytes are mapped to printable characters, and merges are applied
- * by rank. Decoding inverts the byte mapping, so decode(encode(s)) == s for any string. The special token
- * {@code <|endoftext|>} is recognised in text.
+ * by rank. Decoding inverts the byte mapping, so decode(encode(s)) == s for any string. Special tokens
+ * ({@code <|endoftext|>}; RoBERTa's {@code <s> </s> <pad> <unk> <mask>}) are recognised whole in text.
  */
 public final class Gpt2Tokenizer {
     /** GPT-2's end-of-text token. */
     public static final String END_OF_TEXT = "<|endoftext|>";
+    /** The special tokens of GPT2Tokenizer and RobertaTokenizer, taken as special when a vocab.json has them. */
+    private static final List<String> KNOWN_SPECIALS = List.of(END_OF_TEXT, "<s>", "</s>", "<pad>", "<unk>", "<mask>");
     private static final Pattern PIECES = Pattern.compile(
             "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+",
             Pattern.UNICODE_CHARACTER_CLASS);
@@ -49,8 +55,10 @@ public final class Gpt2Tokenizer {
     private final Map<String, Integer> mergeRanks;
     private final Map<String, int[]> cache = new ConcurrentHashMap<>();
     private final int endOfText;
+    private final List<String> specials;
+    private final Set<Integer> specialIds = new HashSet<>();
 
-    private Gpt2Tokenizer(Map<String, Integer> encoder, List<String> merges) {
+    private Gpt2Tokenizer(Map<String, Integer> encoder, List<String> merges, Collection<String> specialTokens) {
         this.encoder = encoder;
         int max = encoder.values().stream().mapToInt(Integer::intValue).max().orElse(-1);
         decoder = new String[max + 1];
@@ -61,6 +69,14 @@ public final class Gpt2Tokenizer {
         }
         Integer eot = encoder.get(END_OF_TEXT);
         endOfText = eot == null ? -1 : eot;
+        // Longest first, so that a special token that contains another one wins.
+        specials = specialTokens.stream().filter(encoder::containsKey).distinct()
+                .sorted(Comparator.comparingInt(String::length).reversed()).toList();
+        specials.forEach(t -> specialIds.add(encoder.get(t)));
+    }
+
+    private Gpt2Tokenizer(Map<String, Integer> encoder, List<String> merges) {
+        this(encoder, merges, KNOWN_SPECIALS);
     }
 
     /** The GPT-2 vocabulary that ships with lora4j (50,257 tokens). */
@@ -81,7 +97,8 @@ public final class Gpt2Tokenizer {
     public static Gpt2Tokenizer load(Path dir) throws IOException {
         Path json = dir.resolve("tokenizer.json");
         if (Files.isRegularFile(json)) {
-            JsonNode model = new ObjectMapper().readTree(json.toFile()).path("model");
+            JsonNode root = new ObjectMapper().readTree(json.toFile());
+            JsonNode model = root.path("model");
             if (!"BPE".equals(model.path("type").asText("BPE")) || !model.has("vocab") || !model.has("merges")) {
                 throw new IOException(json + ": expected a BPE model with vocab and merges");
             }
@@ -90,7 +107,14 @@ public final class Gpt2Tokenizer {
             for (JsonNode m : model.get("merges")) {
                 merges.add(m.isArray() ? m.get(0).asText() + " " + m.get(1).asText() : m.asText());
             }
-            return new Gpt2Tokenizer(vocab, merges);
+            List<String> specials = new ArrayList<>(KNOWN_SPECIALS);
+            for (JsonNode t : root.path("added_tokens")) {
+                if (t.path("special").asBoolean(false)) {
+                    specials.add(t.path("content").asText());
+                    vocab.putIfAbsent(t.path("content").asText(), t.path("id").asInt());
+                }
+            }
+            return new Gpt2Tokenizer(vocab, merges, specials);
         }
         Path vocab = dir.resolve("vocab.json");
         Path merges = dir.resolve("merges.txt");
@@ -124,19 +148,37 @@ public final class Gpt2Tokenizer {
         return endOfText;
     }
 
-    /** Token ids for {@code text}; occurrences of {@code <|endoftext|>} become that token. */
+    /** The id of {@code token}, or -1 if the vocabulary has none. */
+    public int tokenId(String token) {
+        return encoder.getOrDefault(token, -1);
+    }
+
+    /** Whether {@code id} is a special token (such as {@code <|endoftext|>} or {@code <s>}). */
+    public boolean isSpecial(int id) {
+        return specialIds.contains(id);
+    }
+
+    /** Token ids for {@code text}; occurrences of a special token such as {@code <|endoftext|>} become that token. */
     public int[] encode(String text) {
         List<Integer> out = new ArrayList<>();
         int start = 0;
         while (start <= text.length()) {
-            int special = endOfText >= 0 ? text.indexOf(END_OF_TEXT, start) : -1;
+            int special = -1;
+            String which = null;
+            for (String t : specials) {
+                int at = text.indexOf(t, start);
+                if (at >= 0 && (special < 0 || at < special)) {
+                    special = at;
+                    which = t;
+                }
+            }
             int end = special < 0 ? text.length() : special;
             encodeOrdinary(text.substring(start, end), out);
             if (special < 0) {
                 break;
             }
-            out.add(endOfText);
-            start = special + END_OF_TEXT.length();
+            out.add(encoder.get(which));
+            start = special + which.length();
         }
         return out.stream().mapToInt(Integer::intValue).toArray();
     }
@@ -202,13 +244,26 @@ public final class Gpt2Tokenizer {
      * @throws IllegalArgumentException for an id outside the vocabulary
      */
     public String decode(int[] ids) {
+        return decode(ids, false);
+    }
+
+    /**
+     * The text of {@code ids}, leaving special tokens out if {@code skipSpecialTokens} (as Hugging Face's
+     * {@code skip_special_tokens}).
+     *
+     * @throws IllegalArgumentException for an id outside the vocabulary
+     */
+    public String decode(int[] ids, boolean skipSpecialTokens) {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         for (int id : ids) {
             if (id < 0 || id >= decoder.length || decoder[id] == null) {
                 throw new IllegalArgumentException("GPT-2 tokenizer: id " + id + " is outside the vocabulary of " + decoder.length);
             }
             String token = decoder[id];
-            if (id == endOfText) {
+            if (specialIds.contains(id)) {
+                if (skipSpecialTokens) {
+                    continue;
+                }
                 bytes.writeBytes(token.getBytes(StandardCharsets.UTF_8));
                 continue;
             }

@@ -20,7 +20,7 @@ import java.util.Map;
  * longest-match WordPiece with "##" continuations, then [CLS] … [SEP] (… [SEP] for pairs) with token type ids,
  * truncation (longest first) and padding.
  */
-public final class WordPieceTokenizer {
+public final class WordPieceTokenizer implements SequenceTokenizer {
     private static final int MAX_CHARS_PER_WORD = 100;
     private final Map<String, Integer> vocab;
     private final String[] idToToken;
@@ -29,10 +29,6 @@ public final class WordPieceTokenizer {
     private final int cls;
     private final int sep;
     private final int pad;
-
-    /** A batch encoded for a BERT model: rows of ids, token types and attention mask, (B, T) each. */
-    public record Batch(int[] ids, int[] tokenTypes, float[] mask, int batchSize, int length) {
-    }
 
     private WordPieceTokenizer(List<String> tokens, boolean lowerCase) {
         vocab = new HashMap<>();
@@ -87,12 +83,13 @@ public final class WordPieceTokenizer {
         return new WordPieceTokenizer(Files.readAllLines(vocab, StandardCharsets.UTF_8).stream().map(String::strip).toList(), true);
     }
 
-    /** Number of tokens. */
+    @Override
     public int vocabSize() {
         return idToToken.length;
     }
 
     /** The id of [PAD]. */
+    @Override
     public int padId() {
         return pad;
     }
@@ -111,22 +108,13 @@ public final class WordPieceTokenizer {
         return encodePair(text, null, Integer.MAX_VALUE).ids();
     }
 
-    /**
-     * One sequence or a pair, truncated longest-first to at most maxLength tokens including specials.
-     * Returns a batch of one row, unpadded.
-     */
+    /** [CLS] a [SEP] or [CLS] a [SEP] b [SEP], with token type 1 on b and its [SEP]. */
+    @Override
     public Batch encodePair(String a, String b, int maxLength) {
-        List<Integer> first = ids(a);
-        List<Integer> second = b == null ? List.of() : ids(b);
+        List<Integer> x = new ArrayList<>(ids(a));
+        List<Integer> y = b == null ? new ArrayList<>() : new ArrayList<>(ids(b));
         int specials = b == null ? 2 : 3;
-        if (maxLength < specials) {
-            throw new IllegalArgumentException("max_length " + maxLength + " leaves no room for the " + specials + " special tokens");
-        }
-        List<Integer> x = new ArrayList<>(first);
-        List<Integer> y = new ArrayList<>(second);
-        while (x.size() + y.size() + specials > maxLength) {
-            (x.size() >= y.size() ? x : y).removeLast();
-        }
+        SequenceTokenizer.truncateLongestFirst(x, y, specials, maxLength);
         int n = x.size() + y.size() + specials;
         int[] ids = new int[n];
         int[] types = new int[n];
@@ -147,24 +135,6 @@ public final class WordPieceTokenizer {
         float[] mask = new float[n];
         java.util.Arrays.fill(mask, 1f);
         return new Batch(ids, types, mask, 1, n);
-    }
-
-    /** Encodes single texts, truncated to maxLength and padded with [PAD] to the longest in the batch. */
-    public Batch encodeBatch(List<String> texts, int maxLength) {
-        List<Batch> rows = texts.stream().map(t -> encodePair(t, null, maxLength)).toList();
-        int T = rows.stream().mapToInt(Batch::length).max().orElse(0);
-        int B = rows.size();
-        int[] ids = new int[B * T];
-        int[] types = new int[B * T];
-        float[] mask = new float[B * T];
-        java.util.Arrays.fill(ids, pad);
-        for (int r = 0; r < B; r++) {
-            Batch row = rows.get(r);
-            System.arraycopy(row.ids(), 0, ids, r * T, row.length());
-            System.arraycopy(row.tokenTypes(), 0, types, r * T, row.length());
-            System.arraycopy(row.mask(), 0, mask, r * T, row.length());
-        }
-        return new Batch(ids, types, mask, B, T);
     }
 
     /** Text of ids without special tokens, "##" pieces joined to the word before. */

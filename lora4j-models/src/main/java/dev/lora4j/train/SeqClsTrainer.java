@@ -1,25 +1,25 @@
 package dev.lora4j.train;
 
-import dev.lora4j.models.bert.BertForSequenceClassification;
+import dev.lora4j.models.bert.SequenceClassifier;
 import dev.lora4j.nn.CrossEntropyLoss;
 import dev.lora4j.tensor.Tensor;
-import dev.lora4j.tokenizer.WordPieceTokenizer;
+import dev.lora4j.tokenizer.SequenceTokenizer;
 
 import java.util.Arrays;
 import java.util.List;
 
 /**
- * Fine-tunes a BERT sequence classifier with the shared {@link TrainingLoop}: texts are tokenized once, each
+ * Fine-tunes a BERT-family sequence classifier (BERT, MiniLM, RoBERTa) with the shared {@link TrainingLoop}: texts are tokenized once, each
  * micro-batch is padded to its longest text, and the loss is cross-entropy over the labels.
  */
 public final class SeqClsTrainer {
-    private final BertForSequenceClassification model;
-    private final WordPieceTokenizer tokenizer;
+    private final SequenceClassifier model;
+    private final SequenceTokenizer tokenizer;
     private final TrainOptions options;
     private final TrainingLoop loop;
 
     /** A trainer of {@code model}'s parameters that have requiresGrad. */
-    public SeqClsTrainer(BertForSequenceClassification model, WordPieceTokenizer tokenizer, TrainOptions options) {
+    public SeqClsTrainer(SequenceClassifier model, SequenceTokenizer tokenizer, TrainOptions options) {
         this.model = model;
         this.tokenizer = tokenizer;
         this.options = options;
@@ -55,7 +55,7 @@ public final class SeqClsTrainer {
 
             @Override
             public TrainingLoop.Result trainBatch(int[] rows, float lossScale) {
-                WordPieceTokenizer.Batch b = pad(ids, rows);
+                SequenceTokenizer.Batch b = pad(ids, rows);
                 int[] y = new int[rows.length];
                 for (int i = 0; i < rows.length; i++) {
                     y[i] = labels[rows[i]];
@@ -94,7 +94,7 @@ public final class SeqClsTrainer {
                 batch[i] = order[from + i];
                 y[i] = data.get(batch[i]).label();
             }
-            WordPieceTokenizer.Batch b = pad(ids, batch);
+            SequenceTokenizer.Batch b = pad(ids, batch);
             Tensor logits = model.forward(b.ids(), b.tokenTypes(), b.mask(), b.batchSize(), b.length());
             lossSum += lossFn.forward(logits, y, null) * batch.length;
             correct += countCorrect(logits, y);
@@ -122,7 +122,7 @@ public final class SeqClsTrainer {
         for (int i = 0; i < all.length; i++) {
             all[i] = i;
         }
-        WordPieceTokenizer.Batch b = pad(ids, all);
+        SequenceTokenizer.Batch b = pad(ids, all);
         Tensor logits = model.forward(b.ids(), b.tokenTypes(), b.mask(), b.batchSize(), b.length());
         int C = logits.dim(1);
         float[] l = logits.toFloatArray();
@@ -144,7 +144,7 @@ public final class SeqClsTrainer {
     }
 
     private void checkLabels(List<LabeledText> data) {
-        int numLabels = model.bert().config().numLabels();
+        int numLabels = model.numLabels();
         for (LabeledText t : data) {
             if (t.label() >= numLabels) {
                 throw new IllegalArgumentException("line " + t.line() + ": label " + t.label() + " but the model has "
@@ -161,7 +161,7 @@ public final class SeqClsTrainer {
         return ids;
     }
 
-    private WordPieceTokenizer.Batch pad(int[][] ids, int[] rows) {
+    private SequenceTokenizer.Batch pad(int[][] ids, int[] rows) {
         int T = 0;
         for (int r : rows) {
             T = Math.max(T, ids[r].length);
@@ -175,7 +175,7 @@ public final class SeqClsTrainer {
             System.arraycopy(row, 0, flat, i * T, row.length);
             Arrays.fill(mask, i * T, i * T + row.length, 1f);
         }
-        return new WordPieceTokenizer.Batch(flat, new int[B * T], mask, B, T);
+        return new SequenceTokenizer.Batch(flat, new int[B * T], mask, B, T);
     }
 
     private static int countCorrect(Tensor logits, int[] y) {

@@ -4,6 +4,7 @@ import dev.lora4j.io.SafeTensors;
 import dev.lora4j.models.HfModelDir;
 import dev.lora4j.models.bert.BertConfig;
 import dev.lora4j.models.bert.BertForSequenceClassification;
+import dev.lora4j.models.bert.RobertaForSequenceClassification;
 import dev.lora4j.models.gpt2.Gpt2Config;
 import dev.lora4j.models.gpt2.Gpt2LmHeadModel;
 import dev.lora4j.nn.Module;
@@ -37,6 +38,44 @@ public final class TinyModels {
         vocab.addAll(WORDS);
         Files.write(dir.resolve("vocab.txt"), vocab);
         write(dir, new BertForSequenceClassification(HfModelDir.readConfig(dir, BertConfig.class), 5), "");
+        return dir;
+    }
+
+    /**
+     * A 2-layer RoBERTa classifier (hidden 16, 2 labels) with a byte-level BPE vocab.json and merges.txt in
+     * {@code dir}: RoBERTa's special tokens first, the 256 byte characters, then each of {@link #WORDS} with and
+     * without a leading space ("Ġgood"), built by left-to-right merges.
+     */
+    public static Path roberta(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        List<String> tokens = new ArrayList<>(List.of("<s>", "<pad>", "</s>", "<unk>", "<mask>"));
+        // GPT-2's bytes_to_unicode: printable bytes stand for themselves, the others for 256, 257, … in order.
+        for (int b = 0, n = 0; b < 256; b++) {
+            boolean printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+            tokens.add(String.valueOf((char) (printable ? b : 256 + n++)));
+        }
+        List<String> merges = new ArrayList<>(List.of("#version: 0.2"));
+        for (String space : List.of("\u0120", "")) {                   // Ġ: the byte character of ' '
+            for (String w : WORDS) {
+                String word = space + w;
+                for (int i = 1; i < word.length(); i++) {
+                    merges.add(word.substring(0, i) + " " + word.charAt(i));
+                }
+                tokens.add(word);
+            }
+        }
+        StringBuilder vocab = new StringBuilder("{");
+        for (int i = 0; i < tokens.size(); i++) {
+            vocab.append(i == 0 ? "" : ", ").append(new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(tokens.get(i)))
+                    .append(": ").append(i);
+        }
+        Files.writeString(dir.resolve("vocab.json"), vocab.append('}'));
+        Files.write(dir.resolve("merges.txt"), merges);
+        Files.writeString(dir.resolve("config.json"), """
+                {"model_type": "roberta", "vocab_size": %d, "hidden_size": 16, "num_hidden_layers": 2, "num_attention_heads": 2,
+                 "intermediate_size": 32, "max_position_embeddings": 34, "type_vocab_size": 1, "hidden_act": "gelu",
+                 "layer_norm_eps": 1e-5, "hidden_dropout_prob": 0.1, "num_labels": 2, "pad_token_id": 1}""".formatted(tokens.size()));
+        write(dir, new RobertaForSequenceClassification(HfModelDir.readConfig(dir, BertConfig.class), 5), "");
         return dir;
     }
 

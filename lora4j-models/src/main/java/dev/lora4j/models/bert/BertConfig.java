@@ -4,7 +4,10 @@ import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.lora4j.models.ConfigFields;
 
-/** BERT's config.json as Hugging Face writes it (BertModel, MiniLM); missing fields take BertConfig's defaults. */
+/**
+ * The config.json of the BERT family as Hugging Face writes it (BertModel, MiniLM, and RoBERTa, whose
+ * {@code model_type} "roberta" changes how positions are counted); missing fields take transformers' defaults.
+ */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record BertConfig(@JsonProperty("vocab_size") int vocabSize,
                          @JsonProperty("hidden_size") int hiddenSize,
@@ -16,7 +19,10 @@ public record BertConfig(@JsonProperty("vocab_size") int vocabSize,
                          @JsonProperty("hidden_act") String hiddenAct,
                          @JsonProperty("layer_norm_eps") Float layerNormEps,
                          @JsonProperty("hidden_dropout_prob") Float hiddenDropoutProb,
-                         @JsonProperty("num_labels") Integer numLabels) {
+                         @JsonProperty("num_labels") Integer numLabels,
+                         @JsonProperty("model_type") String modelType,
+                         @JsonProperty("pad_token_id") Integer padTokenId,
+                         @JsonProperty("classifier_dropout") Float classifierDropout) {
 
     /**
      * Applies defaults and validates.
@@ -36,5 +42,37 @@ public record BertConfig(@JsonProperty("vocab_size") int vocabSize,
         layerNormEps = layerNormEps == null ? 1e-12f : layerNormEps;
         hiddenDropoutProb = hiddenDropoutProb == null ? 0.1f : hiddenDropoutProb;
         numLabels = numLabels == null ? 2 : numLabels;
+        modelType = modelType == null ? "bert" : modelType;
+        padTokenId = padTokenId == null ? (isRoberta(modelType) ? 1 : 0) : padTokenId;
+        classifierDropout = classifierDropout == null ? hiddenDropoutProb : classifierDropout;
+        if (isRoberta(modelType) && padTokenId + 1 >= maxPositionEmbeddings) {
+            throw new IllegalArgumentException("max_position_embeddings " + maxPositionEmbeddings
+                    + " leaves no positions after pad_token_id " + padTokenId + " (RoBERTa counts positions from pad_token_id + 1)");
+        }
+    }
+
+    /** A BERT config with the defaults of model_type "bert" for the fields BERT and MiniLM checkpoints omit. */
+    public BertConfig(int vocabSize, int hiddenSize, int numHiddenLayers, int numAttentionHeads, int intermediateSize,
+                      int maxPositionEmbeddings, Integer typeVocabSize, String hiddenAct, Float layerNormEps,
+                      Float hiddenDropoutProb, Integer numLabels) {
+        this(vocabSize, hiddenSize, numHiddenLayers, numAttentionHeads, intermediateSize, maxPositionEmbeddings,
+                typeVocabSize, hiddenAct, layerNormEps, hiddenDropoutProb, numLabels, null, null, null);
+    }
+
+    /**
+     * Whether positions are counted as RoBERTa does: from pad_token_id + 1 over the non-padding tokens, with
+     * padding at position pad_token_id (model types roberta, xlm-roberta, camembert).
+     */
+    public boolean positionsFromPadding() {
+        return isRoberta(modelType);
+    }
+
+    /** The longest sequence the position table allows (RoBERTa loses pad_token_id + 1 rows to its offset). */
+    public int maxSequenceLength() {
+        return positionsFromPadding() ? maxPositionEmbeddings - padTokenId - 1 : maxPositionEmbeddings;
+    }
+
+    private static boolean isRoberta(String modelType) {
+        return modelType.equals("roberta") || modelType.equals("xlm-roberta") || modelType.equals("camembert");
     }
 }

@@ -7,9 +7,15 @@ import dev.lora4j.nn.Module;
 import dev.lora4j.tensor.Shape;
 import dev.lora4j.tensor.Tensor;
 
-/** word + position + token-type embeddings, then LayerNorm and dropout, as BertEmbeddings. */
+/**
+ * word + position + token-type embeddings, then LayerNorm and dropout, as BertEmbeddings. Positions run 0 … T−1
+ * in every row, or for RoBERTa ({@link BertConfig#positionsFromPadding()}) from pad_token_id + 1 over the tokens
+ * that are not padding, padding taking position pad_token_id, as RobertaEmbeddings derives them from the ids.
+ */
 public final class BertEmbeddings extends Module {
     private final int hidden;
+    private final boolean positionsFromPadding;
+    private final int padId;
     private final LayerNorm layerNorm;
     private final Dropout dropout;
     private int[] positions = new int[0];
@@ -18,6 +24,8 @@ public final class BertEmbeddings extends Module {
 
     BertEmbeddings(BertConfig c, long seed) {
         hidden = c.hiddenSize();
+        positionsFromPadding = c.positionsFromPadding();
+        padId = c.padTokenId();
         registerModule("word_embeddings", new Embedding(c.vocabSize(), c.hiddenSize(), seed));
         registerModule("position_embeddings", new Embedding(c.maxPositionEmbeddings(), c.hiddenSize(), seed + 1));
         registerModule("token_type_embeddings", new Embedding(c.typeVocabSize(), c.hiddenSize(), seed + 2));
@@ -30,8 +38,12 @@ public final class BertEmbeddings extends Module {
         if (positions.length != B * T) {
             positions = new int[B * T];
             zeros = new int[B * T];
-            for (int i = 0; i < positions.length; i++) {
-                positions[i] = i % T;
+        }
+        for (int b = 0; b < B; b++) {
+            int position = padId;
+            for (int t = 0; t < T; t++) {
+                int i = b * T + t;
+                positions[i] = !positionsFromPadding ? t : ids[i] == padId ? padId : ++position;
             }
         }
         sum = Tensor.reuse(sum, Shape.of(B, T, hidden)).copyFrom(lookup("word_embeddings").forward(ids, B, T))

@@ -3,7 +3,6 @@ package dev.lora4j.models.bert;
 import dev.lora4j.models.HfModelDir;
 import dev.lora4j.nn.Dropout;
 import dev.lora4j.nn.Linear;
-import dev.lora4j.nn.Module;
 import dev.lora4j.tensor.Tensor;
 
 import java.io.IOException;
@@ -17,7 +16,7 @@ import java.util.Set;
  * is replaced by sentence-transformers' masked mean over tokens, the pooling a sentence-embedding model such as
  * all-MiniLM-L6-v2 was trained with (its checkpoint has no pooler).
  */
-public final class BertForSequenceClassification extends Module {
+public final class BertForSequenceClassification extends SequenceClassifier {
     private static final Set<String> HEAD = Set.of("bert.pooler.dense.weight", "bert.pooler.dense.bias",
             "classifier.weight", "classifier.bias");
     private final BertModel bert;
@@ -57,7 +56,12 @@ public final class BertForSequenceClassification extends Module {
         return bert;
     }
 
-    /** Logits (B, num_labels); see {@link BertModel#forward} for the inputs. */
+    @Override
+    public BertModel encoder() {
+        return bert;
+    }
+
+    @Override
     public Tensor forward(int[] ids, int[] tokenTypes, float[] mask, int B, int T) {
         hidden = bert.forward(ids, tokenTypes, mask, B, T);
         Tensor pooled = pooling == Pooling.CLS ? bert.pool(hidden) : mean.forward(hidden, mask);

@@ -4,7 +4,6 @@ import dev.lora4j.nn.Linear;
 import dev.lora4j.nn.Module;
 import dev.lora4j.nn.Sequential;
 import dev.lora4j.nn.Tanh;
-import dev.lora4j.tensor.Shape;
 import dev.lora4j.tensor.Tensor;
 
 import java.util.ArrayList;
@@ -58,10 +57,8 @@ public final class BertModel extends Module {
 
     /** BertPooler: tanh(dense(h[:, 0])). */
     static final class Pooler extends Module {
+        private final FirstToken first = new FirstToken();
         private final Tanh activation = new Tanh();
-        private Tensor cls;
-        private Tensor dh;
-        private int T;
 
         Pooler(BertConfig c, long seed) {
             registerModule("dense", new Linear(c.hiddenSize(), c.hiddenSize(), true, seed));
@@ -69,28 +66,12 @@ public final class BertModel extends Module {
 
         @Override
         public Tensor forward(Tensor hidden) {                 // (B, T, C) -> (B, C)
-            int B = hidden.dim(0);
-            T = hidden.dim(1);
-            int C = hidden.dim(2);
-            cls = Tensor.reuse(cls, Shape.of(B, C));
-            float[] h = hidden.denseData();
-            for (int b = 0; b < B; b++) {
-                System.arraycopy(h, b * T * C, cls.data(), b * C, C);
-            }
-            return activation.forward(child("dense").forward(cls));
+            return activation.forward(child("dense").forward(first.forward(hidden)));
         }
 
         @Override
         public Tensor backward(Tensor dout) {                  // (B, C) -> (B, T, C), zero off the [CLS] position
-            Tensor dcls = child("dense").backward(activation.backward(dout));
-            int B = dcls.dim(0);
-            int C = dcls.dim(1);
-            dh = Tensor.reuse(dh, Shape.of(B, T, C)).fill(0f);
-            float[] d = dcls.denseData();
-            for (int b = 0; b < B; b++) {
-                System.arraycopy(d, b * C, dh.data(), b * T * C, C);
-            }
-            return dh;
+            return first.backward(child("dense").backward(activation.backward(dout)));
         }
     }
 
@@ -106,9 +87,10 @@ public final class BertModel extends Module {
      * @param mask       (B, T) with 1 for tokens and 0 for padding, or null for no padding
      */
     public Tensor forward(int[] ids, int[] tokenTypes, float[] mask, int B, int T) {
-        if (T > config.maxPositionEmbeddings()) {
-            throw new IllegalArgumentException("BERT: sequence length " + T + " exceeds max_position_embeddings "
-                    + config.maxPositionEmbeddings());
+        if (T > config.maxSequenceLength()) {
+            throw new IllegalArgumentException(config.modelType() + ": sequence length " + T + " exceeds the "
+                    + config.maxSequenceLength() + " positions of max_position_embeddings " + config.maxPositionEmbeddings()
+                    + (config.positionsFromPadding() ? " (less pad_token_id + 1)" : ""));
         }
         encoder.setMask(mask);
         return encoder.forward(embeddings.forward(ids, tokenTypes, B, T));
