@@ -109,11 +109,7 @@ final class BenchCommand implements Callable<Integer> {
             default -> throw new IllegalArgumentException("bench train: unknown config '" + config + "', expected gpt2 or minilm");
         }
         if (bf16) {
-            for (Parameter p : model.namedParameters().values()) {
-                if (!p.requiresGrad()) {
-                    p.setValue(p.value().to(DType.BF16));
-                }
-            }
+            model.storeFrozenAs(DType.BF16);
         }
         model.train(true);
         AdamW optimizer = new AdamW(model.trainableParameters(), 0.9f, 0.999f, 1e-8f, 0.01f);

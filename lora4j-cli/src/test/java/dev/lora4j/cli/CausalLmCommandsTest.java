@@ -51,6 +51,38 @@ class CausalLmCommandsTest {
     }
 
     @Test
+    void aBf16BaseTrainsTheSameAdapterAsAFloat32BaseHoldingTheRoundedWeights() throws Exception {
+        Path dir = TinyModels.gpt2(tmp.resolve("gpt2"));
+        // The reference: the same model saved in bf16, which loads into float32 parameters holding the rounded values.
+        Path rounded = Files.createDirectories(tmp.resolve("gpt2-bf16"));
+        Files.copy(dir.resolve("config.json"), rounded.resolve("config.json"));
+        dev.lora4j.models.HfModelDir.saveWeights(dev.lora4j.models.gpt2.Gpt2LmHeadModel.load(dir), DType.BF16, rounded);
+        Path data = tmp.resolve("e2e.txt");
+        Files.writeString(data, "name[Aromi], food[Chinese]||Aromi serves Chinese food.\nname[Cotto], food[Italian]||Cotto serves Italian food.\n");
+        String[] common = {"train", "--task", "causal-lm", "--train", data.toString(), "--max-steps", "3", "--batch-size", "2",
+                "--r", "2", "--alpha", "4", "--lr", "1e-2", "--dropout", "0"};
+        CliRun bf16 = run(concat(common, "--model", dir.toString(), "--out", tmp.resolve("a").toString(), "--base-dtype", "bf16"));
+        assertEquals(0, bf16.status(), bf16.err());
+        assertTrue(bf16.out().contains("frozen base weights stored as BF16"), bf16.out());
+        CliRun f32 = run(concat(common, "--model", rounded.toString(), "--out", tmp.resolve("b").toString()));
+        assertEquals(0, f32.status(), f32.err());
+        SafeTensors.Contents a = SafeTensors.read(tmp.resolve("a").resolve("adapter").resolve("adapter_model.safetensors"));
+        SafeTensors.Contents b = SafeTensors.read(tmp.resolve("b").resolve("adapter").resolve("adapter_model.safetensors"));
+        assertEquals(b.names(), a.names());
+        for (String name : a.names()) {
+            TensorAssert.assertClose(b.tensor(name), a.tensor(name), 1e-6f, 1e-4f);
+        }
+        CliRun full = run(concat(common, "--model", dir.toString(), "--out", tmp.resolve("c").toString(), "--base-dtype", "bf16", "--full"));
+        assertEquals("lora4j train: --base-dtype bf16: with --full every weight trains in float32", full.err().strip());
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    @Test
     void theE2eRecipeRuns() throws Exception {
         Path dir = TinyModels.gpt2(tmp.resolve("gpt2"));
         Path data = tmp.resolve("e2e.txt");

@@ -174,6 +174,23 @@ public abstract class Module {
         namedParameters().values().forEach(p -> p.setRequiresGrad(value));
     }
 
+    /**
+     * Stores every frozen parameter (requiresGrad false) as {@code dtype}: bf16 or f16 halve the memory of a
+     * frozen base, kernels widen it as they read; float32 widens it back. Trainable parameters stay float32.
+     *
+     * @return the number of parameters converted
+     */
+    public int storeFrozenAs(dev.lora4j.tensor.DType dtype) {
+        int n = 0;
+        for (Parameter p : namedParameters().values()) {
+            if (!p.requiresGrad() && p.value().dtype() != dtype) {
+                p.setValue(p.value().to(dtype));
+                n++;
+            }
+        }
+        return n;
+    }
+
     /** Computes the output for {@code x} and saves what {@link #backward} needs. */
     public Tensor forward(Tensor x) {
         throw new UnsupportedOperationException(typeName() + " has no single-input forward");
