@@ -1,7 +1,13 @@
 package dev.lora4j.kernels;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
 /** Row-wise softmax and its backward pass. */
 public final class Softmax {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+
     private Softmax() {
     }
 
@@ -10,22 +16,34 @@ public final class Softmax {
      * probability 0; a row that is entirely -∞ becomes all zeros rather than NaN.
      */
     public static void softmaxInPlace(float[] x, int off, int n) {
-        float max = Float.NEGATIVE_INFINITY;
-        for (int i = 0; i < n; i++) {
+        int bound = S.loopBound(n);
+        int i = 0;
+        FloatVector vmax = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
+        for (; i < bound; i += S.length()) {
+            vmax = vmax.max(FloatVector.fromArray(S, x, off + i));
+        }
+        float max = vmax.reduceLanes(VectorOperators.MAX);
+        for (; i < n; i++) {
             max = Math.max(max, x[off + i]);
         }
         if (max == Float.NEGATIVE_INFINITY) {
             java.util.Arrays.fill(x, off, off + n, 0f);
             return;
         }
-        double sum = 0;
-        for (int i = 0; i < n; i++) {
+        FloatVector vm = FloatVector.broadcast(S, max);
+        FloatVector vsum = FloatVector.zero(S);
+        for (i = 0; i < bound; i += S.length()) {
+            FloatVector e = FloatVector.fromArray(S, x, off + i).sub(vm).lanewise(VectorOperators.EXP);
+            e.intoArray(x, off + i);
+            vsum = vsum.add(e);
+        }
+        double sum = vsum.reduceLanes(VectorOperators.ADD);
+        for (; i < n; i++) {
             float e = (float) Math.exp(x[off + i] - max);
             x[off + i] = e;
             sum += e;
         }
-        float inv = (float) (1.0 / sum);
-        VectorOps.scale(x, off, inv, n);
+        VectorOps.scale(x, off, (float) (1.0 / sum), n);
     }
 
     /** Softmax over each of the N rows of C values, in place. */
@@ -38,7 +56,12 @@ public final class Softmax {
      */
     public static void backwardRow(float[] dx, int dxOff, float[] p, int pOff, float[] dp, int dpOff, int n) {
         float dot = VectorOps.dot(p, pOff, dp, dpOff, n);
-        for (int i = 0; i < n; i++) {
+        FloatVector vdot = FloatVector.broadcast(S, dot);
+        int i = 0;
+        for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+            FloatVector.fromArray(S, dp, dpOff + i).sub(vdot).mul(FloatVector.fromArray(S, p, pOff + i)).intoArray(dx, dxOff + i);
+        }
+        for (; i < n; i++) {
             dx[dxOff + i] = p[pOff + i] * (dp[dpOff + i] - dot);
         }
     }

@@ -326,7 +326,11 @@ public final class Tensor {
         requireSameShape("copyFrom", src);
         float[] d = contiguousData("copyFrom");
         dev.lora4j.kernels.Gemm.invalidate(d);
-        src.forEachIndex((i, s) -> d[offset + i] = src.storage.get(s));
+        if (src.storage instanceof Storage.F32 f && src.isContiguous()) {
+            System.arraycopy(f.data(), src.offset, d, offset, numel());
+        } else {
+            src.forEachIndex((i, s) -> d[offset + i] = src.storage.get(s));
+        }
         return this;
     }
 
