@@ -10,6 +10,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class InitTest {
     @Test
+    void skippingLeavesZerosOnlyInsideAndIsRestoredAfterAnException() {
+        Linear skipped = Init.skipping(() -> new Linear(8, 4, true, 1));
+        assertTrue(java.util.Arrays.equals(new float[32], skipped.weight().value().toFloatArray()));
+        Linear drawn = new Linear(8, 4, true, 1);
+        assertTrue(drawn.weight().value().toFloatArray()[0] != 0f, "initialised again outside skipping");
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> Init.skipping(() -> {
+            throw new IllegalStateException("boom");
+        }));
+        Tensor t = Init.normal(Tensor.zeros(4), 0f, 1f, new Random(3));
+        assertTrue(t.toFloatArray()[0] != 0f, "the flag is cleared after an exception");
+    }
+
+    @Test
     void kaimingUniformWithSqrt5IsTorchLinearDefault() {
         // bound = √(6 / ((1 + 5)·fan_in)) = 1/√fan_in; U(−b, b) has variance b²/3.
         Tensor t = Init.kaimingUniform(Tensor.zeros(200_000), Math.sqrt(5), 64, new Random(1));

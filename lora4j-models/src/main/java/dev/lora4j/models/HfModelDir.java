@@ -3,6 +3,7 @@ package dev.lora4j.models;
 import com.fasterxml.jackson.databind.DatabindException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lora4j.io.SafeTensors;
+import dev.lora4j.nn.Init;
 import dev.lora4j.nn.Module;
 import dev.lora4j.nn.Parameter;
 import dev.lora4j.tensor.Tensor;
@@ -13,6 +14,7 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * A Hugging Face model directory: config.json and model.safetensors. Loading is a loop over the model's own
@@ -53,6 +55,24 @@ public final class HfModelDir {
     public static void loadWeights(Path dir, Module model, String prefix, Set<String> optional) throws IOException {
         Weights weights = openWeights(dir);
         loadWeights(name -> weights.tensor(name), weights.source(), model, prefix, optional);
+    }
+
+    /**
+     * Builds a model with {@code construct} and loads dir's weights into it (see
+     * {@link #loadWeights(Path, Module, String, Set)}). When the checkpoint holds every optional weight too, the
+     * model is built without random initialisation ({@link Init#skipping}), since the load overwrites all of it;
+     * otherwise the parameters left missing keep their random initial values, as transformers does.
+     *
+     * @throws IOException if a required weight is missing or has the wrong shape
+     */
+    public static <M extends Module> M load(Path dir, String prefix, Set<String> optional, Supplier<M> construct) throws IOException {
+        Weights weights = openWeights(dir);
+        Function<String, Tensor> lookup = weights::tensor;
+        boolean complete = optional.stream().allMatch(name -> weights.owner().containsKey(name)
+                || (name.startsWith(prefix) && weights.owner().containsKey(name.substring(prefix.length()))));
+        M model = complete ? Init.skipping(construct) : construct.get();
+        loadWeights(lookup, weights.source(), model, prefix, optional);
+        return model;
     }
 
     /**

@@ -86,9 +86,8 @@ public final class BertForSequenceClassification extends SequenceClassifier {
      * @throws IOException if a file is missing or a weight is missing or mis-shaped
      */
     public static BertForSequenceClassification load(Path dir, long seed) throws IOException {
-        BertForSequenceClassification model = new BertForSequenceClassification(HfModelDir.readConfig(dir, BertConfig.class), seed);
-        HfModelDir.loadWeights(dir, model, "bert.", HEAD);
-        return model;
+        BertConfig config = HfModelDir.readConfig(dir, BertConfig.class);
+        return HfModelDir.load(dir, "bert.", HEAD, () -> new BertForSequenceClassification(config, seed));
     }
 
     /**

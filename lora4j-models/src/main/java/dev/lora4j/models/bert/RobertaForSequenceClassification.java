@@ -49,8 +49,7 @@ public final class RobertaForSequenceClassification extends SequenceClassifier {
      * @throws IOException if a file is missing or an encoder weight is missing or mis-shaped
      */
     public static RobertaForSequenceClassification load(Path dir, long seed) throws IOException {
-        RobertaForSequenceClassification model = new RobertaForSequenceClassification(HfModelDir.readConfig(dir, BertConfig.class), seed);
-        HfModelDir.loadWeights(dir, model, "roberta.", HEAD);
-        return model;
+        BertConfig config = HfModelDir.readConfig(dir, BertConfig.class);
+        return HfModelDir.load(dir, "roberta.", HEAD, () -> new RobertaForSequenceClassification(config, seed));
     }
 }

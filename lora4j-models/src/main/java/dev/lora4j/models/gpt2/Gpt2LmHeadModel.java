@@ -115,8 +115,7 @@ public final class Gpt2LmHeadModel extends Module {
      * @throws IOException if a file is missing or unreadable, or a weight is missing or has the wrong shape
      */
     public static Gpt2LmHeadModel load(Path dir) throws IOException {
-        Gpt2LmHeadModel model = new Gpt2LmHeadModel(HfModelDir.readConfig(dir, Gpt2Config.class), 0);
-        HfModelDir.loadWeights(dir, model, "transformer.", Set.of());
-        return model;
+        Gpt2Config config = HfModelDir.readConfig(dir, Gpt2Config.class);
+        return HfModelDir.load(dir, "transformer.", Set.of(), () -> new Gpt2LmHeadModel(config, 0));
     }
 }

@@ -17,6 +17,7 @@ import java.util.Map;
 import static dev.lora4j.testing.TensorAssert.assertClose;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** A two-layer BERT classifier against a hand-written PyTorch BERT (scripts/fixtures/make_fixtures.py, bert_tiny). */
 class BertForSequenceClassificationTest {
@@ -82,6 +83,12 @@ class BertForSequenceClassificationTest {
         BertForSequenceClassification model = BertForSequenceClassification.load(tmp, 0);
         Tensor hidden = model.bert().forward(f.ints("ids"), f.ints("token_types"), f.tensor("mask").toFloatArray(), 2, 6);
         assertClose(f.tensor("hidden"), hidden, 1e-5f, 1e-4f);
+        // The absent head is initialised as torch.nn.Linear is (U(±1/√in)), not left at zero by the skipped
+        // initialisation of a complete checkpoint.
+        float[] head = model.namedParameters().get("classifier.weight").value().toFloatArray();
+        float bound = (float) (1 / Math.sqrt(32));
+        assertTrue(java.util.stream.IntStream.range(0, head.length).allMatch(i -> Math.abs(head[i]) <= bound)
+                && java.util.stream.IntStream.range(0, head.length).filter(i -> head[i] != 0f).count() == head.length);
     }
 
     @Test
