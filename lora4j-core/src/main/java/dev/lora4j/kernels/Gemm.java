@@ -413,7 +413,12 @@ public final class Gemm {
             for (int p = 0; p < r1 - r0; p += width) {
                 int count = Math.min(width, r1 - r0 - p);
                 int base = pc * pad + p * depth;
-                if (contiguousAlongK) {
+                float[] f32 = op.f32();
+                if (f32 != null && !contiguousAlongK && (count == NR || count == L)) {
+                    // Runs of one or two vectors along the panel, copied as vectors: a copyRun call per run of
+                    // 16 values cost five times the copy, which matters for attention's per-head products.
+                    packVectorRuns(dst, base, width, f32, op.offset() + pc * op.ld() + r0 + p, op.ld(), count, kc);
+                } else if (contiguousAlongK) {
                     for (int i = 0; i < count; i++) {
                         op.copyRun(op.offset() + (r0 + p + i) * op.ld() + pc, dst, base + i, width, kc);
                     }
@@ -428,6 +433,18 @@ public final class Gemm {
                     }
                 }
                 java.util.Arrays.fill(dst, base + kc * width, base + depth * width, 0f);
+            }
+        }
+    }
+
+    // kc runs of `count` (L or 2L) floats, `ld` apart in src, into consecutive panel steps `width` apart.
+    private static void packVectorRuns(float[] dst, int base, int width, float[] src, int s0, int ld, int count, int kc) {
+        for (int k = 0; k < kc; k++) {
+            int s = s0 + k * ld;
+            int d = base + k * width;
+            FloatVector.fromArray(S, src, s).intoArray(dst, d);
+            if (count == 2 * L) {
+                FloatVector.fromArray(S, src, s + L).intoArray(dst, d + L);
             }
         }
     }
