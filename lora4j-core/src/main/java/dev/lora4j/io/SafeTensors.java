@@ -102,6 +102,46 @@ public final class SafeTensors {
         }
 
         /**
+         * Copies floating-point tensor {@code name} into {@code dst}, a contiguous float32 tensor with as many
+         * elements, in one pass from the mapped file (BF16 and F16 widened, F64 narrowed): loading a model this
+         * way needs no intermediate array per tensor.
+         *
+         * @throws IllegalArgumentException if the tensor is missing, not floating point, or its size differs
+         */
+        public void copyInto(String name, Tensor dst) {
+            Entry e = require(name);
+            int n = (int) ((e.end() - e.begin()) / bytesOf(e.dtype()));
+            if (dst.numel() != n || dst.dtype() != DType.F32 || !dst.isContiguous()) {
+                throw new IllegalArgumentException(file + ": tensor '" + name + "' has " + n + " values; cannot copy it into a "
+                        + dst.dtype() + " tensor of shape " + dst.shape());
+            }
+            float[] d = dst.data();
+            int off = dst.offset();
+            dev.lora4j.kernels.Gemm.invalidate(d);
+            ByteBuffer b = slice(e);
+            switch (e.dtype()) {
+                case "F32" -> b.asFloatBuffer().get(d, off, n);
+                case "BF16", "F16" -> {
+                    DType type = DType.valueOf(e.dtype());
+                    java.nio.ShortBuffer bits = b.asShortBuffer();
+                    short[] chunk = new short[Math.min(n, 1 << 16)];
+                    for (int i = 0; i < n; i += chunk.length) {
+                        int len = Math.min(chunk.length, n - i);
+                        bits.get(chunk, 0, len);
+                        type.halfToFloat(chunk, 0, d, off + i, len);
+                    }
+                }
+                case "F64" -> {
+                    for (int i = 0; i < n; i++) {
+                        d[off + i] = (float) b.getDouble(i * 8);
+                    }
+                }
+                default -> throw new IllegalArgumentException(file + ": tensor '" + name + "' has dtype " + e.dtype()
+                        + ", expected a floating-point type (F32, F16, BF16, F64)");
+            }
+        }
+
+        /**
          * An integer tensor (I64, I32, I16, I8, U8, BOOL) as int values, row-major.
          *
          * @throws IllegalArgumentException if the tensor is missing, not an integer type, or a value overflows int

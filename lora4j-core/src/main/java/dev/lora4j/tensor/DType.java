@@ -37,6 +37,23 @@ public enum DType {
         };
     }
 
+    /** Widens {@code n} stored 16-bit elements of this type from src[srcOff…] into dst[dstOff…]. */
+    public void halfToFloat(short[] src, int srcOff, float[] dst, int dstOff, int n) {
+        switch (this) {
+            case BF16 -> {
+                for (int i = 0; i < n; i++) {
+                    dst[dstOff + i] = Float.intBitsToFloat((src[srcOff + i] & 0xffff) << 16);
+                }
+            }
+            case F16 -> {
+                for (int i = 0; i < n; i++) {
+                    dst[dstOff + i] = Float.float16ToFloat(src[srcOff + i]);
+                }
+            }
+            case F32 -> throw new IllegalStateException("F32 is not a 16-bit type");
+        }
+    }
+
     /** Narrows a float32 to this 16-bit type with round-to-nearest-even, as torch's {@code .to(dtype)}. */
     public short floatToHalf(float value) {
         return switch (this) {

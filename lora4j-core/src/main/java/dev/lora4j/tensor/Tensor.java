@@ -328,6 +328,8 @@ public final class Tensor {
         dev.lora4j.kernels.Gemm.invalidate(d);
         if (src.storage instanceof Storage.F32 f && src.isContiguous()) {
             System.arraycopy(f.data(), src.offset, d, offset, numel());
+        } else if (src.storage instanceof Storage.Half h && src.isContiguous()) {
+            h.dtype().halfToFloat(h.data(), src.offset, d, offset, numel());
         } else {
             src.forEachIndex((i, s) -> d[offset + i] = src.storage.get(s));
         }

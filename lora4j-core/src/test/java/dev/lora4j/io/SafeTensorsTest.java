@@ -47,6 +47,29 @@ class SafeTensorsTest {
         assertTrue(new String(bytes, 8, (int) headerLen, StandardCharsets.UTF_8).startsWith("{\"__metadata__\":{\"format\":\"pt\"},\"a.bias\""));
     }
 
+    @Test
+    void copyIntoWidensEachTypeAsTensorDoesAndChecksTheSize() throws IOException {
+        java.util.Random r = new java.util.Random(4);
+        float[] values = new float[70_001];                  // more than one 65,536-value chunk
+        for (int i = 0; i < values.length; i++) {
+            values[i] = (float) r.nextGaussian() * 100f;
+        }
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        tensors.put("f32", Tensor.of(values, values.length));
+        tensors.put("bf16", Tensor.of(values, values.length).to(DType.BF16));
+        tensors.put("f16", Tensor.of(values, values.length).to(DType.F16));
+        Path file = dir.resolve("types.safetensors");
+        SafeTensors.write(file, tensors, null);
+        SafeTensors.Contents read = SafeTensors.read(file);
+        for (String name : tensors.keySet()) {
+            Tensor dst = Tensor.zeros(2, values.length).narrow(0, 1, 1).view(values.length);   // at an offset
+            read.copyInto(name, dst);
+            assertArrayEquals(read.tensor(name).toFloatArray(), dst.toFloatArray(), name);
+        }
+        var e = assertThrows(IllegalArgumentException.class, () -> read.copyInto("f32", Tensor.zeros(3)));
+        assertEquals(file + ": tensor 'f32' has 70001 values; cannot copy it into a F32 tensor of shape (3)", e.getMessage());
+    }
+
     private Path withHeader(String json, int dataBytes) throws IOException {
         byte[] h = json.getBytes(StandardCharsets.UTF_8);
         ByteBuffer b = ByteBuffer.allocate(8 + h.length + dataBytes).order(ByteOrder.LITTLE_ENDIAN);

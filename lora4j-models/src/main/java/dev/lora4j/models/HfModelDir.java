@@ -6,6 +6,7 @@ import dev.lora4j.io.SafeTensors;
 import dev.lora4j.nn.Init;
 import dev.lora4j.nn.Module;
 import dev.lora4j.nn.Parameter;
+import dev.lora4j.tensor.Shape;
 import dev.lora4j.tensor.Tensor;
 
 import java.io.IOException;
@@ -54,7 +55,7 @@ public final class HfModelDir {
      */
     public static void loadWeights(Path dir, Module model, String prefix, Set<String> optional) throws IOException {
         Weights weights = openWeights(dir);
-        loadWeights(name -> weights.tensor(name), weights.source(), model, prefix, optional);
+        loadWeights(weights, weights.source(), model, prefix, optional);
     }
 
     /**
@@ -67,11 +68,10 @@ public final class HfModelDir {
      */
     public static <M extends Module> M load(Path dir, String prefix, Set<String> optional, Supplier<M> construct) throws IOException {
         Weights weights = openWeights(dir);
-        Function<String, Tensor> lookup = weights::tensor;
         boolean complete = optional.stream().allMatch(name -> weights.owner().containsKey(name)
                 || (name.startsWith(prefix) && weights.owner().containsKey(name.substring(prefix.length()))));
         M model = complete ? Init.skipping(construct) : construct.get();
-        loadWeights(lookup, weights.source(), model, prefix, optional);
+        loadWeights(weights, weights.source(), model, prefix, optional);
         return model;
     }
 
@@ -115,11 +115,23 @@ public final class HfModelDir {
      * @param index  the index file, or null for a single file
      * @param source the index or the single file, for messages
      */
-    public record Weights(Map<String, SafeTensors.Contents> shards, Map<String, String> owner, Path index, String source) {
+    public record Weights(Map<String, SafeTensors.Contents> shards, Map<String, String> owner, Path index, String source)
+            implements WeightSource {
         /** The tensor called {@code name}, or null if no file holds it. */
         public Tensor tensor(String name) {
             String file = owner.get(name);
             return file == null ? null : shards.get(file).tensor(name);
+        }
+
+        @Override
+        public Shape shape(String name) {
+            String file = owner.get(name);
+            return file == null ? null : Shape.of(shards.get(file).entry(name).shape());
+        }
+
+        @Override
+        public void copyInto(String name, Tensor dst) {
+            shards.get(owner.get(name)).copyInto(name, dst);
         }
 
     }
@@ -179,13 +191,38 @@ public final class HfModelDir {
      */
     public static void loadWeights(Function<String, Tensor> weights, String source, Module model, String prefix,
                                    Set<String> optional) throws IOException {
+        loadWeights(new WeightSource() {
+            @Override
+            public Shape shape(String name) {
+                Tensor t = weights.apply(name);
+                return t == null ? null : t.shape();
+            }
+
+            @Override
+            public void copyInto(String name, Tensor dst) {
+                dst.copyFrom(weights.apply(name));
+            }
+        }, source, model, prefix, optional);
+    }
+
+    /** A checkpoint's tensors by name, as the loaders read them. */
+    public interface WeightSource {
+        /** The shape of tensor {@code name}, or null if there is none. */
+        Shape shape(String name);
+
+        /** Copies tensor {@code name} into {@code dst} (a float32 tensor of its shape). */
+        void copyInto(String name, Tensor dst);
+    }
+
+    private static void loadWeights(WeightSource weights, String source, Module model, String prefix,
+                                    Set<String> optional) throws IOException {
         for (Map.Entry<String, Parameter> e : model.namedParameters().entrySet()) {
             String name = e.getKey();
             String bare = name.startsWith(prefix) ? name.substring(prefix.length()) : name;
-            Tensor t = weights.apply(name);
+            Shape t = weights.shape(name);
             String key = name;
             if (t == null) {
-                t = weights.apply(bare);
+                t = weights.shape(bare);
                 key = bare;
             }
             if (t == null) {
@@ -195,11 +232,11 @@ public final class HfModelDir {
                 throw new IOException(source + ": missing weight '" + bare + "'"
                         + (bare.equals(name) ? "" : " (also looked for '" + name + "')"));
             }
-            if (!t.shape().equals(e.getValue().value().shape())) {
-                throw new IOException(source + ": " + key + " is " + t.shape() + ", expected "
+            if (!t.equals(e.getValue().value().shape())) {
+                throw new IOException(source + ": " + key + " is " + t + ", expected "
                         + e.getValue().value().shape() + " for this config");
             }
-            e.getValue().value().copyFrom(t);
+            weights.copyInto(key, e.getValue().value());
         }
     }
 }
