@@ -102,6 +102,20 @@ public final class SafeTensors {
         }
 
         /**
+         * Float32 tensor {@code name} read in place from the file's mapping (no copy; see
+         * {@link dev.lora4j.tensor.Storage.Mapped}), or null if it is stored in another dtype.
+         *
+         * @throws IllegalArgumentException if the tensor is missing
+         */
+        public Tensor mapped(String name) {
+            Entry e = require(name);
+            if (!e.dtype().equals("F32")) {
+                return null;
+            }
+            return Tensor.mapped(data.asSlice(e.begin(), e.end() - e.begin()), e.shape());
+        }
+
+        /**
          * Copies floating-point tensor {@code name} into {@code dst}, a contiguous float32 tensor with as many
          * elements, in one pass from the mapped file (BF16 and F16 widened, F64 narrowed): loading a model this
          * way needs no intermediate array per tensor.

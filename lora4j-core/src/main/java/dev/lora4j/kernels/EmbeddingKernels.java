@@ -15,12 +15,7 @@ public final class EmbeddingKernels {
     public static void forward(float[] out, int[] ids, float[] table, short[] half, DType dtype,
                                int tableOffset, int N, int V, int C) {
         for (int n = 0; n < N; n++) {
-            int id = ids[n];
-            if (id < 0 || id >= V) {
-                throw new IllegalArgumentException("embedding: id " + id + " at position " + n
-                        + " is outside [0, " + V + ")");
-            }
-            int src = tableOffset + id * C;
+            int src = tableOffset + checkId(ids, n, V) * C;
             if (table != null) {
                 System.arraycopy(table, src, out, n * C, C);
             } else {
@@ -29,6 +24,22 @@ public final class EmbeddingKernels {
                 }
             }
         }
+    }
+
+    /** As {@link #forward(float[], int[], float[], short[], DType, int, int, int, int)} for a float32 table read in place from a file mapping. */
+    public static void forward(float[] out, int[] ids, java.lang.foreign.MemorySegment table, int tableOffset, int N, int V, int C) {
+        for (int n = 0; n < N; n++) {
+            long src = 4L * (tableOffset + (long) checkId(ids, n, V) * C);
+            java.lang.foreign.MemorySegment.copy(table, dev.lora4j.tensor.Storage.Mapped.LAYOUT, src, out, n * C, C);
+        }
+    }
+
+    private static int checkId(int[] ids, int n, int V) {
+        int id = ids[n];
+        if (id < 0 || id >= V) {
+            throw new IllegalArgumentException("embedding: id " + id + " at position " + n + " is outside [0, " + V + ")");
+        }
+        return id;
     }
 
     /** dtable[ids[n]] += dout[n] for n in [0, N); repeated ids add up. */

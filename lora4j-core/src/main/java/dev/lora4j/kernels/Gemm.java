@@ -1,6 +1,7 @@
 package dev.lora4j.kernels;
 
 import dev.lora4j.tensor.DType;
+import dev.lora4j.tensor.Storage;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -46,11 +47,22 @@ public final class Gemm {
     private Gemm() {
     }
 
-    /** A matrix operand: storage (float32 or 16-bit), offset, leading dimension and whether it is transposed. */
-    public record Operand(float[] f32, short[] half, DType dtype, int offset, int ld, boolean trans) {
+    /**
+     * A matrix operand: storage (a float32 or 16-bit array, or float32 values in a file mapping; exactly one is
+     * non-null), offset, leading dimension and whether it is transposed.
+     */
+    public record Operand(float[] f32, short[] half, Storage.Mapped mapped, DType dtype, int offset, int ld, boolean trans) {
         /** Copies {@code count} consecutive stored elements from {@code src} to dst with stride dstStride. */
         void copyRun(int src, float[] dst, int dstOff, int dstStride, int count) {
-            if (f32 != null) {
+            if (mapped != null) {
+                if (dstStride == 1) {
+                    MemorySegment.copy(mapped.segment(), Storage.Mapped.LAYOUT, 4L * src, dst, dstOff, count);
+                } else {
+                    for (int i = 0; i < count; i++) {
+                        dst[dstOff + i * dstStride] = mapped.segment().getAtIndex(Storage.Mapped.LAYOUT, src + i);
+                    }
+                }
+            } else if (f32 != null) {
                 if (dstStride == 1 && count > 16) {
                     System.arraycopy(f32, src, dst, dstOff, count);
                 } else {
@@ -70,12 +82,17 @@ public final class Gemm {
         }
 
         int length() {
-            return f32 != null ? f32.length : half.length;
+            return f32 != null ? f32.length : half != null ? half.length : mapped.length();
         }
 
         float get(int row, int col) {
             int i = trans ? offset + col * ld + row : offset + row * ld + col;
-            return f32 != null ? f32[i] : dtype.halfToFloat(half[i]);
+            return f32 != null ? f32[i] : half != null ? dtype.halfToFloat(half[i]) : mapped.get(i);
+        }
+
+        /** What the storage is, for the cache of packed frozen weights. */
+        Object key() {
+            return f32 != null ? f32 : half != null ? half : mapped;
         }
     }
 
@@ -114,7 +131,7 @@ public final class Gemm {
 
     /** An operand stored as float32. */
     public static Operand f32(float[] data, int offset, int ld, boolean trans) {
-        return new Operand(data, null, DType.F32, offset, ld, trans);
+        return new Operand(data, null, null, DType.F32, offset, ld, trans);
     }
 
     /** An operand stored as raw bf16 or f16 bits. */
@@ -122,7 +139,12 @@ public final class Gemm {
         if (!dtype.isHalf()) {
             throw new IllegalArgumentException("Gemm.half: dtype " + dtype + " is not a 16-bit type");
         }
-        return new Operand(null, data, dtype, offset, ld, trans);
+        return new Operand(null, data, null, dtype, offset, ld, trans);
+    }
+
+    /** An operand of float32 values read in place from a file mapping. */
+    public static Operand mapped(Storage.Mapped data, int offset, int ld, boolean trans) {
+        return new Operand(null, null, data, DType.F32, offset, ld, trans);
     }
 
     /**
@@ -163,7 +185,7 @@ public final class Gemm {
     }
 
     private static MemorySegment frozenPanels(Operand b, int N, int K) {
-        Object array = b.f32() != null ? b.f32() : b.half();
+        Object array = b.key();
         synchronized (FROZEN) {
             for (PackedB p : FROZEN.getOrDefault(array, List.of())) {
                 if (p.matches(b, N, K)) {
@@ -209,7 +231,7 @@ public final class Gemm {
                                    float beta, float[] C, int offC, int ldc) {
         check(M, N, K, a, b, C, offC, ldc);
         // A bf16/f16 weight is stored narrow to halve its memory; a float32 packed copy would undo that.
-        if (M == 0 || N == 0 || K == 0 || alpha == 0f || (long) M * N * K < PARALLEL_THRESHOLD || b.f32() == null) {
+        if (M == 0 || N == 0 || K == 0 || alpha == 0f || (long) M * N * K < PARALLEL_THRESHOLD || b.dtype() != DType.F32) {
             gemm(M, N, K, alpha, a, b, beta, C, offC, ldc);
             return;
         }

@@ -63,6 +63,10 @@ public final class Embedding extends Module implements EmbeddingLookup {
         outDims[shape.length] = embeddingDim;
         out = Tensor.reuse(out, dev.lora4j.tensor.Shape.of(outDims));
         Tensor w = weight.value();
+        if (w.storage() instanceof dev.lora4j.tensor.Storage.Mapped m && m.readsMapping()) {
+            EmbeddingKernels.forward(out.data(), ids, m.segment(), w.offset(), ids.length, numEmbeddings, embeddingDim);
+            return out;
+        }
         boolean half = w.dtype() != DType.F32;
         EmbeddingKernels.forward(out.data(), ids, half ? null : w.data(), half ? w.halfData() : null, w.dtype(),
                 w.offset(), ids.length, numEmbeddings, embeddingDim);

@@ -15,13 +15,15 @@ public final class Init {
     /**
      * Runs {@code build} with random initialisation switched off on this thread (tensors keep their zeros), as
      * transformers' {@code no_init_weights} when every weight is about to be loaded from a checkpoint: drawing
-     * 355 M Gaussians for gpt2-medium takes seconds that the load then overwrites.
+     * 355 M Gaussians for gpt2-medium takes seconds that the load then overwrites. The zero tensors made inside
+     * are allocated only when first used ({@link Tensor#deferringZeros}), so weights that the load maps from
+     * the file never get a heap array at all.
      */
     public static <T> T skipping(Supplier<T> build) {
         boolean before = SKIP.get();
         SKIP.set(true);
         try {
-            return build.get();
+            return Tensor.deferringZeros(build);
         } finally {
             SKIP.set(before);
         }

@@ -41,8 +41,16 @@ public final class Parameter {
 
     // Kernels may keep a packed copy of a frozen value; any change of value or of frozenness drops it.
     private void forgetPacked() {
-        dev.lora4j.kernels.Gemm.invalidate(value.storage() instanceof dev.lora4j.tensor.Storage.F32 f ? f.data()
-                : value.halfData());
+        switch (value.storage()) {
+            case dev.lora4j.tensor.Storage.F32 f -> dev.lora4j.kernels.Gemm.invalidate(f.data());
+            case dev.lora4j.tensor.Storage.Half h -> dev.lora4j.kernels.Gemm.invalidate(h.data());
+            case dev.lora4j.tensor.Storage.Mapped m -> {
+                dev.lora4j.kernels.Gemm.invalidate(m);
+                if (m.isCopied()) {
+                    dev.lora4j.kernels.Gemm.invalidate(m.array());
+                }
+            }
+        }
     }
 
     /** The float32 gradient, same shape as the value; zeros when first asked for. */

@@ -62,6 +62,8 @@ public final class Ops {
         return switch (m.storage()) {
             case Storage.F32 f -> Gemm.f32(f.data(), m.offset(), ld, trans);
             case Storage.Half h -> Gemm.half(h.data(), h.dtype(), m.offset(), ld, trans);
+            case Storage.Mapped mapped -> mapped.readsMapping() ? Gemm.mapped(mapped, m.offset(), ld, trans)
+                    : Gemm.f32(mapped.array(), m.offset(), ld, trans);
         };
     }
 

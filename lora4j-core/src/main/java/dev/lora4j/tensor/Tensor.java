@@ -29,9 +29,27 @@ public final class Tensor {
         return zeros(Shape.of(dims));
     }
 
-    /** A new float32 tensor filled with zeros. */
+    /** A new float32 tensor filled with zeros (allocated on first use inside {@link #deferringZeros}). */
     public static Tensor zeros(Shape shape) {
-        return new Tensor(new Storage.F32(new float[shape.numel()]), 0, shape, contiguousStrides(shape));
+        Storage s = DEFER_ZEROS.get() ? Storage.Mapped.zeros(shape.numel()) : new Storage.F32(new float[shape.numel()]);
+        return new Tensor(s, 0, shape, contiguousStrides(shape));
+    }
+
+    private static final ThreadLocal<Boolean> DEFER_ZEROS = ThreadLocal.withInitial(() -> false);
+
+    /**
+     * Runs {@code build} with {@link #zeros} allocating nothing until a tensor's array is first asked for: a
+     * model built only to receive a checkpoint's weights (which replace or overwrite every parameter) then never
+     * holds a second, zero-filled copy of them.
+     */
+    public static <T> T deferringZeros(java.util.function.Supplier<T> build) {
+        boolean before = DEFER_ZEROS.get();
+        DEFER_ZEROS.set(true);
+        try {
+            return build.get();
+        } finally {
+            DEFER_ZEROS.set(before);
+        }
     }
 
     /** Wraps {@code data} (not copied) as a contiguous float32 tensor of the given dimensions. */
@@ -51,6 +69,21 @@ public final class Tensor {
             throw new IllegalArgumentException("Tensor.ofHalf: " + bits.length + " values do not fill shape " + shape);
         }
         return new Tensor(new Storage.Half(bits, dtype), 0, shape, contiguousStrides(shape));
+    }
+
+    /**
+     * A contiguous float32 tensor over little-endian values in {@code segment} (e.g. a tensor of a memory-mapped
+     * safetensors file), read in place; see {@link Storage.Mapped}.
+     *
+     * @throws IllegalArgumentException if the segment does not hold exactly the shape's elements
+     */
+    public static Tensor mapped(java.lang.foreign.MemorySegment segment, int... dims) {
+        Shape shape = Shape.of(dims);
+        if (segment.byteSize() != 4L * shape.numel()) {
+            throw new IllegalArgumentException("Tensor.mapped: " + segment.byteSize() + " bytes do not hold shape " + shape
+                    + " in float32 (" + 4L * shape.numel() + " bytes)");
+        }
+        return new Tensor(new Storage.Mapped(segment), 0, shape, contiguousStrides(shape));
     }
 
     /**
@@ -121,6 +154,9 @@ public final class Tensor {
     public float[] data() {
         if (storage instanceof Storage.F32 f) {
             return f.data();
+        }
+        if (storage instanceof Storage.Mapped m) {
+            return m.array();
         }
         throw new IllegalStateException("Tensor.data: storage is " + dtype() + ", expected F32 (use toF32())");
     }
@@ -330,6 +366,8 @@ public final class Tensor {
             System.arraycopy(f.data(), src.offset, d, offset, numel());
         } else if (src.storage instanceof Storage.Half h && src.isContiguous()) {
             h.dtype().halfToFloat(h.data(), src.offset, d, offset, numel());
+        } else if (src.storage instanceof Storage.Mapped m && m.readsMapping() && src.isContiguous()) {
+            java.lang.foreign.MemorySegment.copy(m.segment(), Storage.Mapped.LAYOUT, 4L * src.offset, d, offset, numel());
         } else {
             src.forEachIndex((i, s) -> d[offset + i] = src.storage.get(s));
         }

@@ -9,6 +9,30 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class TensorTest {
+    @Test
+    void deferredZerosAllocateOnFirstUseAndMappedValuesReadInPlaceUntilWritten() {
+        Tensor lazy = Tensor.deferringZeros(() -> Tensor.zeros(2, 3));
+        Storage.Mapped zeros = (Storage.Mapped) lazy.storage();
+        assertEquals(0f, lazy.get(1, 2));
+        assertFalse(zeros.isCopied());
+        lazy.data()[5] = 7f;                                  // the first array request allocates it
+        assertEquals(7f, lazy.get(1, 2));
+        assertTrue(zeros.isCopied());
+        assertEquals(Storage.F32.class, Tensor.zeros(1).storage().getClass());   // outside: a plain array
+
+        java.lang.foreign.MemorySegment bytes = java.lang.foreign.Arena.ofAuto().allocate(16);
+        for (int i = 0; i < 4; i++) {
+            bytes.setAtIndex(Storage.Mapped.LAYOUT, i, i + 0.5f);
+        }
+        Tensor mapped = Tensor.mapped(bytes, 2, 2);
+        assertArrayEquals(new float[] {0.5f, 1.5f, 2.5f, 3.5f}, mapped.toFloatArray());
+        assertArrayEquals(new float[] {0.5f, 1.5f, 2.5f, 3.5f}, Tensor.zeros(2, 2).copyFrom(mapped).toFloatArray());
+        mapped.data()[0] = -1f;                                // writes go to a copy, never to the mapping
+        assertEquals(-1f, mapped.get(0, 0));
+        assertEquals(0.5f, bytes.getAtIndex(Storage.Mapped.LAYOUT, 0));
+        assertThrows(IllegalArgumentException.class, () -> Tensor.mapped(bytes, 3, 2));
+    }
+
     private static Tensor arange(int... dims) {
         Tensor t = Tensor.zeros(dims);
         for (int i = 0; i < t.numel(); i++) {

@@ -134,6 +134,11 @@ public final class HfModelDir {
             shards.get(owner.get(name)).copyInto(name, dst);
         }
 
+        @Override
+        public Tensor mapped(String name) {
+            return shards.get(owner.get(name)).mapped(name);
+        }
+
     }
 
     /**
@@ -212,6 +217,11 @@ public final class HfModelDir {
 
         /** Copies tensor {@code name} into {@code dst} (a float32 tensor of its shape). */
         void copyInto(String name, Tensor dst);
+
+        /** Tensor {@code name} read in place (float32 in a file mapping), or null where that is not possible. */
+        default Tensor mapped(String name) {
+            return null;
+        }
     }
 
     private static void loadWeights(WeightSource weights, String source, Module model, String prefix,
@@ -236,7 +246,14 @@ public final class HfModelDir {
                 throw new IOException(source + ": " + key + " is " + t + ", expected "
                         + e.getValue().value().shape() + " for this config");
             }
-            weights.copyInto(key, e.getValue().value());
+            // Matrices stored as float32 stay in the file's mapping (nothing copied until something writes them);
+            // vectors, which the kernels read as arrays, and other dtypes are copied.
+            Tensor inPlace = t.rank() >= 2 ? weights.mapped(key) : null;
+            if (inPlace != null) {
+                e.getValue().setValue(inPlace);
+            } else {
+                weights.copyInto(key, e.getValue().value());
+            }
         }
     }
 }
