@@ -147,7 +147,9 @@ public final class Tensor {
     }
 
     /**
-     * The float32 array behind this tensor; element (0, …, 0) is at {@link #offset()}.
+     * The float32 array behind this tensor; element (0, …, 0) is at {@link #offset()}. For values read in place
+     * from a file mapping, the first call copies them into an array that from then on backs the tensor (and
+     * its views); the file is never written.
      *
      * @throws IllegalStateException if the storage is bf16 or f16
      */
