@@ -114,7 +114,11 @@ final class BenchCommand implements Callable<Integer> {
         model.train(true);
         AdamW optimizer = new AdamW(model.trainableParameters(), 0.9f, 0.999f, 1e-8f, 0.01f);
         double timed = 0;
+        long allocatedBefore = 0;
         for (int s = 0; s <= steps; s++) {
+            if (s == 1) {
+                allocatedBefore = allocatedBytes();
+            }
             long t0 = System.nanoTime();
             model.zeroGrad();
             step.run();
@@ -123,6 +127,7 @@ final class BenchCommand implements Callable<Integer> {
                 timed += (System.nanoTime() - t0) / 1e9;
             }
         }
+        double allocatedPerStep = (allocatedBytes() - allocatedBefore) / (double) steps / 1048576.0;
         Map<String, Object> result = new LinkedHashMap<>();
         result.put("impl", "lora4j");
         result.put("config", config);
@@ -136,9 +141,16 @@ final class BenchCommand implements Callable<Integer> {
         result.put("weight_mb", model.namedParameters().values().stream()
                 .mapToLong(p -> (long) p.numel() * (p.value().dtype() == DType.F32 ? 4 : 2)).sum() / 1048576.0);
         result.put("peak_rss_mb", peakRssMb());
+        result.put("heap_allocated_mb_per_step", allocatedPerStep);
         result.put("loss", (double) lastLoss[0]);
         System.out.println(PythonJson.dumpsLine(result));
         return 0;
+    }
+
+    // Bytes allocated on the Java heap by every thread so far (HotSpot's count): a steady training step should
+    // allocate next to nothing, its buffers being reused.
+    private static long allocatedBytes() {
+        return ((com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean()).getTotalThreadAllocatedBytes();
     }
 
     private static double peakRssMb() throws IOException {

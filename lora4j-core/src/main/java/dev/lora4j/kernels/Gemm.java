@@ -194,16 +194,16 @@ public final class Gemm {
             }
         }
         int n = ceilDiv(N, NR) * NR * even(K);
-        float[] heap = new float[n];
+        MemorySegment seg = Arena.ofAuto().allocate(n * 4L, 64);
         int blocks = ceilDiv(N, NR);
         int perTask = Math.max(1, ceilDiv(blocks, Parallel.threads() * 4));
-        // Panels of different column blocks are disjoint within every K block, so packing splits by columns.
+        // Panels of different column blocks are disjoint within every K block, so packing splits by columns;
+        // each task packs its columns on the heap and copies them to their place, so no heap array ever holds
+        // the whole packing (for GPT-2's tied head that would be 150 MB, and 1 GB for all of GPT-2 small).
         Parallel.forEach(ceilDiv(blocks, perTask), t -> {
             int c0 = t * perTask * NR, c1 = Math.min(N, (t + 1) * perTask * NR);
-            packColumnsInPlace(heap, b, c0, c1, N, K);
+            packColumnsInPlace(seg, b, c0, c1, N, K);
         });
-        MemorySegment seg = Arena.ofAuto().allocate(n * 4L, 64);
-        MemorySegment.copy(heap, 0, seg, ValueLayout.JAVA_FLOAT, 0, n);
         synchronized (FROZEN) {
             FROZEN.computeIfAbsent(array, k -> new ArrayList<>()).add(new PackedB(b.offset(), b.ld(), b.trans(), N, K, seg));
         }
@@ -212,14 +212,15 @@ public final class Gemm {
 
     // Packs op(B) columns [c0, c1) (c0 a multiple of NR) into their place within the packing of all N columns:
     // block pc of the full packing starts at pc·padFull, and these columns' panels at c0·depth inside it.
-    private static void packColumnsInPlace(float[] dst, Operand b, int c0, int c1, int N, int K) {
+    private static void packColumnsInPlace(MemorySegment dst, Operand b, int c0, int c1, int N, int K) {
         int padFull = ceilDiv(N, NR) * NR;
         int padLocal = ceilDiv(c1 - c0, NR) * NR;
         float[] local = new float[padLocal * even(K)];
         packPanels(local, b, true, c0, c1, 0, K);
         for (int pc = 0; pc < K; pc += KC) {
             int depth = even(Math.min(KC, K - pc));
-            System.arraycopy(local, pc * padLocal, dst, pc * padFull + c0 * depth, padLocal * depth);
+            MemorySegment.copy(local, pc * padLocal, dst, ValueLayout.JAVA_FLOAT, ((long) pc * padFull + (long) c0 * depth) * 4,
+                    padLocal * depth);
         }
     }
 
