@@ -24,7 +24,16 @@ public final class Lora4j implements Runnable {
 
     /** Runs the command line and exits with its status. */
     public static void main(String[] args) {
-        System.exit(run(commandLine(), args));
+        int status;
+        try {
+            status = run(commandLine(), args);
+        } catch (OutOfMemoryError e) {
+            System.err.println("lora4j: out of memory with a Java heap of at most " + (Runtime.getRuntime().maxMemory() >> 20)
+                    + " MB: give it more with LORA4J_JAVA_OPTS=-Xmx<size> (the launcher's default is 75% of the RAM), "
+                    + "or need less: a smaller --batch-size or --max-length, or --base-dtype bf16 for a LoRA base");
+            status = 1;
+        }
+        System.exit(status);
     }
 
     /** Executes {@code args} (with a --config recipe spelled out as flags) on {@code cmd}; returns the exit status. */

@@ -56,10 +56,10 @@ public final class Parallel {
         for (int w = 1; w < workers; w++) {
             futures[w - 1] = POOL.submit(() -> drain(task, next, n));
         }
-        RuntimeException failure = null;
+        Throwable failure = null;
         try {
             drain(task, next, n);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             failure = e;
             next.set(n);
         }
@@ -67,16 +67,21 @@ public final class Parallel {
             try {
                 f.get();
             } catch (ExecutionException e) {
-                if (failure == null) {
-                    failure = e.getCause() instanceof RuntimeException re ? re : new RuntimeException(e.getCause());
-                }
+                failure = failure == null ? e.getCause() : failure;
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("Parallel.forEach interrupted", e);
             }
         }
+        // As thrown, so that an OutOfMemoryError in a worker reaches the caller as one.
+        if (failure instanceof RuntimeException re) {
+            throw re;
+        }
+        if (failure instanceof Error err) {
+            throw err;
+        }
         if (failure != null) {
-            throw failure;
+            throw new RuntimeException(failure);
         }
     }
 
