@@ -115,6 +115,19 @@ class RobertaTokenizerTest {
     }
 
     @Test
+    void addPrefixSpaceFromTheByteLevelPreTokenizerEncodesAsAfterASpace() throws IOException {
+        Path spaced = dir.resolve("spaced");
+        Files.createDirectories(spaced);
+        ObjectNode root = (ObjectNode) new ObjectMapper().readTree(dir.resolve("tokenizer.json").toFile());
+        ((ObjectNode) root.get("pre_tokenizer")).put("add_prefix_space", true);
+        new ObjectMapper().writeValue(spaced.resolve("tokenizer.json").toFile(), root);
+        RobertaTokenizer prefixed = RobertaTokenizer.load(spaced);
+        assertArrayEquals(wrap(GPT2.encode(" Hello world")), prefixed.encodePair("Hello world", null, 64).ids());
+        assertArrayEquals(wrap(GPT2.encode(" already spaced")), prefixed.encodePair(" already spaced", null, 64).ids());
+        assertEquals("Hello world", prefixed.decode(prefixed.encodePair("Hello world", null, 64).ids()));
+    }
+
+    @Test
     void vocabJsonWithoutSpecialTokensIsAnErrorNamingTheToken() throws IOException {
         Path plain = dir.resolve("plain");
         Files.createDirectories(plain);
