@@ -1,7 +1,18 @@
 package dev.lora4j.kernels;
 
-/** Layer normalisation over the last dimension, forward and backward, as torch.nn.LayerNorm. */
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Layer normalisation over the last dimension, forward and backward, as torch.nn.LayerNorm. Rows are reduced
+ * with float vectors (as PyTorch's CPU kernel does, in float), then the tails of rows whose width is not a
+ * multiple of the vector length one value at a time.
+ */
 public final class LayerNormKernels {
+    private static final VectorSpecies<Float> S = VectorOps.S;
+    private static final int L = S.length();
+
     private LayerNormKernels() {
     }
 
@@ -9,20 +20,38 @@ public final class LayerNormKernels {
     public static void layerNormForward(float[] out, float[] mean, float[] rstd,      // (N, C), (N), (N)
                                         float[] inp, float[] weight, float[] bias,    // (N, C), (C), (C)
                                         int N, int C, float eps) {
+        int bound = S.loopBound(C);
         Parallel.forEach(N, n -> {
             int row = n * C;
-            double sum = 0;
-            for (int c = 0; c < C; c++) {
+            FloatVector vsum = FloatVector.zero(S);
+            int c = 0;
+            for (; c < bound; c += L) {
+                vsum = vsum.add(FloatVector.fromArray(S, inp, row + c));
+            }
+            float sum = vsum.reduceLanes(VectorOperators.ADD);
+            for (; c < C; c++) {
                 sum += inp[row + c];
             }
-            float m = (float) (sum / C);
-            double var = 0;
-            for (int c = 0; c < C; c++) {
+            float m = sum / C;
+            FloatVector vm = FloatVector.broadcast(S, m);
+            FloatVector vvar = FloatVector.zero(S);
+            for (c = 0; c < bound; c += L) {
+                FloatVector d = FloatVector.fromArray(S, inp, row + c).sub(vm);
+                vvar = d.fma(d, vvar);
+            }
+            float var = vvar.reduceLanes(VectorOperators.ADD);
+            for (; c < C; c++) {
                 float d = inp[row + c] - m;
                 var += d * d;
             }
             float s = (float) (1.0 / Math.sqrt(var / C + eps));
-            for (int c = 0; c < C; c++) {
+            FloatVector vs = FloatVector.broadcast(S, s);
+            for (c = 0; c < bound; c += L) {
+                FloatVector norm = FloatVector.fromArray(S, inp, row + c).sub(vm).mul(vs);
+                FloatVector b = bias == null ? FloatVector.zero(S) : FloatVector.fromArray(S, bias, c);
+                norm.fma(FloatVector.fromArray(S, weight, c), b).intoArray(out, row + c);
+            }
+            for (; c < C; c++) {
                 float norm = (inp[row + c] - m) * s;
                 out[row + c] = norm * weight[c] + (bias == null ? 0f : bias[c]);
             }
@@ -38,21 +67,40 @@ public final class LayerNormKernels {
     public static void layerNormBackward(float[] dinp, float[] dweight, float[] dbias,          // (N, C), (C), (C)
                                          float[] dout, float[] inp, float[] weight,            // (N, C), (N, C), (C)
                                          float[] mean, float[] rstd, int N, int C) {           // (N), (N)
+        int bound = S.loopBound(C);
         Parallel.forEach(N, n -> {
             int row = n * C;
             float m = mean[n];
             float s = rstd[n];
-            double dnormMean = 0;
-            double dnormNormMean = 0;
-            for (int c = 0; c < C; c++) {
+            FloatVector vm = FloatVector.broadcast(S, m);
+            FloatVector vs = FloatVector.broadcast(S, s);
+            FloatVector vMean = FloatVector.zero(S);
+            FloatVector vNormMean = FloatVector.zero(S);
+            int c = 0;
+            for (; c < bound; c += L) {
+                FloatVector norm = FloatVector.fromArray(S, inp, row + c).sub(vm).mul(vs);
+                FloatVector dnorm = FloatVector.fromArray(S, weight, c).mul(FloatVector.fromArray(S, dout, row + c));
+                vMean = vMean.add(dnorm);
+                vNormMean = dnorm.fma(norm, vNormMean);
+            }
+            float dnormMean = vMean.reduceLanes(VectorOperators.ADD);
+            float dnormNormMean = vNormMean.reduceLanes(VectorOperators.ADD);
+            for (; c < C; c++) {
                 float norm = (inp[row + c] - m) * s;
                 float dnorm = weight[c] * dout[row + c];
                 dnormMean += dnorm;
                 dnormNormMean += dnorm * norm;
             }
-            float a = (float) (dnormMean / C);
-            float b = (float) (dnormNormMean / C);
-            for (int c = 0; c < C; c++) {
+            float a = dnormMean / C;
+            float b = dnormNormMean / C;
+            FloatVector va = FloatVector.broadcast(S, a);
+            FloatVector vb = FloatVector.broadcast(S, b);
+            for (c = 0; c < bound; c += L) {
+                FloatVector norm = FloatVector.fromArray(S, inp, row + c).sub(vm).mul(vs);
+                FloatVector dnorm = FloatVector.fromArray(S, weight, c).mul(FloatVector.fromArray(S, dout, row + c));
+                dnorm.sub(va).sub(norm.mul(vb)).mul(vs).intoArray(dinp, row + c);
+            }
+            for (; c < C; c++) {
                 float norm = (inp[row + c] - m) * s;
                 float dnorm = weight[c] * dout[row + c];
                 dinp[row + c] = (dnorm - a - norm * b) * s;
