@@ -45,6 +45,7 @@ public final class Attention {
             throw new IllegalArgumentException("attention: causal mask needs at least as many keys (" + S
                     + ") as queries (" + T + ")");
         }
+        int[][] padding = paddingPositions(keyMask, B, S);
         Parallel.forEach(B * NH, bh -> {
             int b = bh / NH;
             int h = bh % NH;
@@ -54,11 +55,11 @@ public final class Attention {
                     k.data(), k.at(b, 0, h * hs), k.stride(), 0f, att, attOff, S);
             for (int t = 0; t < T; t++) {
                 int row = attOff + t * S;
-                int visible = causal ? t + (S - T) + 1 : S;
-                for (int s = 0; s < S; s++) {
-                    if (s >= visible || (keyMask != null && keyMask[b * S + s] == 0f)) {
-                        att[row + s] = Float.NEGATIVE_INFINITY;
-                    }
+                if (causal) {
+                    java.util.Arrays.fill(att, row + Math.min(S, t + (S - T) + 1), row + S, Float.NEGATIVE_INFINITY);
+                }
+                for (int s : padding[b]) {
+                    att[row + s] = Float.NEGATIVE_INFINITY;
                 }
                 Softmax.softmaxInPlace(att, row, S);
             }
@@ -94,6 +95,24 @@ public final class Attention {
             Gemm.sgemm(true, false, S, hs, T, scale, datt, 0, S, q.data(), q.at(b, 0, h * hs), q.stride(),
                     0f, dk.data(), dk.at(b, 0, h * hs), dk.stride());
         });
+    }
+
+    // The key positions of each sequence whose mask entry is 0, so that masking a row touches only those.
+    private static int[][] paddingPositions(float[] keyMask, int B, int S) {
+        int[][] out = new int[B][];
+        for (int b = 0; b < B; b++) {
+            int count = 0;
+            for (int s = 0; keyMask != null && s < S; s++) {
+                count += keyMask[b * S + s] == 0f ? 1 : 0;
+            }
+            out[b] = new int[count];
+            for (int s = 0, i = 0; i < count; s++) {
+                if (keyMask[b * S + s] == 0f) {
+                    out[b][i++] = s;
+                }
+            }
+        }
+        return out;
     }
 
     private static float[] scratch(int n) {
