@@ -67,6 +67,16 @@ public record BertConfig(@JsonProperty("vocab_size") int vocabSize,
         return isRoberta(modelType);
     }
 
+    /** The prefix of transformers' class names for this model type: Bert, Roberta, XLMRoberta or Camembert. */
+    public String classPrefix() {
+        return switch (modelType) {
+            case "roberta" -> "Roberta";
+            case "xlm-roberta" -> "XLMRoberta";
+            case "camembert" -> "Camembert";
+            default -> "Bert";
+        };
+    }
+
     /** The longest sequence the position table allows (RoBERTa loses pad_token_id + 1 rows to its offset). */
     public int maxSequenceLength() {
         return positionsFromPadding() ? maxPositionEmbeddings - padTokenId - 1 : maxPositionEmbeddings;

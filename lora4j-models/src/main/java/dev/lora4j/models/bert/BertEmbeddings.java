@@ -3,7 +3,6 @@ package dev.lora4j.models.bert;
 import dev.lora4j.nn.Dropout;
 import dev.lora4j.nn.Embedding;
 import dev.lora4j.nn.LayerNorm;
-import dev.lora4j.nn.Module;
 import dev.lora4j.tensor.Shape;
 import dev.lora4j.tensor.Tensor;
 
@@ -12,7 +11,7 @@ import dev.lora4j.tensor.Tensor;
  * in every row, or for RoBERTa ({@link BertConfig#positionsFromPadding()}) from pad_token_id + 1 over the tokens
  * that are not padding, padding taking position pad_token_id, as RobertaEmbeddings derives them from the ids.
  */
-public final class BertEmbeddings extends Module {
+public final class BertEmbeddings extends FamilyModule {
     private final int hidden;
     private final boolean positionsFromPadding;
     private final int padId;
@@ -23,6 +22,7 @@ public final class BertEmbeddings extends Module {
     private Tensor sum;
 
     BertEmbeddings(BertConfig c, long seed) {
+        super(c, "Embeddings");
         hidden = c.hiddenSize();
         positionsFromPadding = c.positionsFromPadding();
         padId = c.padTokenId();

@@ -10,7 +10,7 @@ import dev.lora4j.tensor.Tensor;
  * One post-norm encoder layer with Hugging Face's names: attention.self, attention.output, intermediate.dense
  * (+ GELU), output. a = LN(attn(x) + x); out = LN(dense2(gelu(dense1(a))) + a).
  */
-public final class BertLayer extends Module {
+public final class BertLayer extends FamilyModule {
     private final BertSelfAttention self;
     private final BertResidualOutput attentionOutput;
     private final Module intermediate;
@@ -20,16 +20,18 @@ public final class BertLayer extends Module {
     private Tensor dx;
 
     /** The "attention" child: self-attention and its residual output, named as BertAttention's. */
-    private static final class BertAttention extends Module {
-        BertAttention(BertSelfAttention self, BertResidualOutput output) {
+    private static final class BertAttention extends FamilyModule {
+        BertAttention(BertConfig c, BertSelfAttention self, BertResidualOutput output) {
+            super(c, "Attention");
             registerModule("self", self);
             registerModule("output", output);
         }
     }
 
     /** The "intermediate" child: dense (C → I), whose GELU the layer applies. */
-    private static final class BertIntermediate extends Module {
+    private static final class BertIntermediate extends FamilyModule {
         BertIntermediate(BertConfig c, long seed) {
+            super(c, "Intermediate");
             registerModule("dense", new Linear(c.hiddenSize(), c.intermediateSize(), true, seed));
         }
 
@@ -45,12 +47,13 @@ public final class BertLayer extends Module {
     }
 
     BertLayer(BertConfig c, long seed) {
+        super(c, "Layer");
         self = new BertSelfAttention(c, seed);
-        attentionOutput = new BertResidualOutput("BertSelfOutput", c.hiddenSize(), c, seed + 10);
-        registerModule("attention", new BertAttention(self, attentionOutput));
+        attentionOutput = new BertResidualOutput("SelfOutput", c.hiddenSize(), c, seed + 10);
+        registerModule("attention", new BertAttention(c, self, attentionOutput));
         intermediate = registerModule("intermediate", new BertIntermediate(c, seed + 20));
         act = new GeluActivation(Gelu.Kind.fromHuggingFace(c.hiddenAct()));
-        output = registerModule("output", new BertResidualOutput("BertOutput", c.intermediateSize(), c, seed + 30));
+        output = registerModule("output", new BertResidualOutput("Output", c.intermediateSize(), c, seed + 30));
     }
 
     void setMask(float[] mask) {

@@ -13,7 +13,7 @@ import java.util.List;
  * Hugging Face's BertModel (also MiniLM): embeddings, encoder.layer.0 … encoder.layer.{L−1}, and optionally the
  * pooler (dense + tanh on the [CLS] position). Inputs are ids, token types and the attention mask, each (B, T).
  */
-public final class BertModel extends Module {
+public final class BertModel extends FamilyModule {
     private final BertConfig config;
     private final BertEmbeddings embeddings;
     private final Encoder encoder;
@@ -21,11 +21,12 @@ public final class BertModel extends Module {
     private Tensor dhidden;
 
     /** The encoder's layers, under "layer" as in BertEncoder. */
-    private static final class Encoder extends Module {
+    private static final class Encoder extends FamilyModule {
         private final List<BertLayer> layers = new ArrayList<>();
         private final Module stack;
 
         Encoder(BertConfig c, long seed) {
+            super(c, "Encoder");
             for (int i = 0; i < c.numHiddenLayers(); i++) {
                 layers.add(new BertLayer(c, seed + 100L * i));
             }
@@ -49,6 +50,7 @@ public final class BertModel extends Module {
 
     /** BERT with or without the pooler. */
     public BertModel(BertConfig config, boolean withPooler, long seed) {
+        super(config, "Model");
         this.config = config;
         embeddings = registerModule("embeddings", new BertEmbeddings(config, seed));
         encoder = registerModule("encoder", new Encoder(config, seed + 1000));
@@ -56,11 +58,12 @@ public final class BertModel extends Module {
     }
 
     /** BertPooler: tanh(dense(h[:, 0])). */
-    static final class Pooler extends Module {
+    static final class Pooler extends FamilyModule {
         private final FirstToken first = new FirstToken();
         private final Tanh activation = new Tanh();
 
         Pooler(BertConfig c, long seed) {
+            super(c, "Pooler");
             registerModule("dense", new Linear(c.hiddenSize(), c.hiddenSize(), true, seed));
         }
 

@@ -3,22 +3,20 @@ package dev.lora4j.models.bert;
 import dev.lora4j.nn.Dropout;
 import dev.lora4j.nn.LayerNorm;
 import dev.lora4j.nn.Linear;
-import dev.lora4j.nn.Module;
 import dev.lora4j.tensor.Tensor;
 
 /**
  * LayerNorm(dropout(dense(h)) + residual): Hugging Face's BertSelfOutput (after attention, dense C → C) and
  * BertOutput (after the intermediate layer, dense I → C), which differ only in the width of dense.
  */
-public final class BertResidualOutput extends Module {
-    private final String typeName;
+public final class BertResidualOutput extends FamilyModule {
     private final Dropout dropout;
     private final LayerNorm layerNorm;
     private Tensor sum;
     private Tensor dsum;
 
-    BertResidualOutput(String typeName, int in, BertConfig c, long seed) {
-        this.typeName = typeName;
+    BertResidualOutput(String suffix, int in, BertConfig c, long seed) {
+        super(c, suffix);
         registerModule("dense", new Linear(in, c.hiddenSize(), true, seed));
         layerNorm = registerModule("LayerNorm", new LayerNorm(c.hiddenSize(), c.layerNormEps()));
         dropout = registerModule("dropout", new Dropout(c.hiddenDropoutProb(), seed + 1));
@@ -40,10 +38,5 @@ public final class BertResidualOutput extends Module {
     /** d(residual) from the last backward: the gradient that flows around dense. */
     Tensor residualGradient() {
         return dsum;
-    }
-
-    @Override
-    public String typeName() {
-        return typeName;
     }
 }

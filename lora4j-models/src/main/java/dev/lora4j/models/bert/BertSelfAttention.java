@@ -1,7 +1,6 @@
 package dev.lora4j.models.bert;
 
 import dev.lora4j.nn.Linear;
-import dev.lora4j.nn.Module;
 import dev.lora4j.nn.MultiHeadAttention;
 import dev.lora4j.tensor.Tensor;
 
@@ -10,12 +9,13 @@ import dev.lora4j.tensor.Tensor;
  * padding mask; no output projection (that is {@link BertResidualOutput}). Projections are called through
  * {@link #child} so LoRA can wrap them.
  */
-public final class BertSelfAttention extends Module {
+public final class BertSelfAttention extends FamilyModule {
     private final MultiHeadAttention attention;
     private float[] keyMask;
     private Tensor dx;
 
     BertSelfAttention(BertConfig c, long seed) {
+        super(c, "SelfAttention");
         registerModule("query", new Linear(c.hiddenSize(), c.hiddenSize(), true, seed));
         registerModule("key", new Linear(c.hiddenSize(), c.hiddenSize(), true, seed + 1));
         registerModule("value", new Linear(c.hiddenSize(), c.hiddenSize(), true, seed + 2));

@@ -79,6 +79,12 @@ class RobertaForSequenceClassificationTest {
         assertInstanceOf(RobertaForSequenceClassification.class, loaded.model());
         assertTrue(loaded.model().namedParameters().containsKey("classifier.out_proj.weight"));
         assertTrue(loaded.model().namedParameters().containsKey("roberta.encoder.layer.1.attention.self.value.bias"));
+        // The tree prints with transformers' RoBERTa class names, a BERT's with BERT's, though the code is shared.
+        String tree = loaded.model().toString();
+        assertTrue(tree.contains("(roberta): RobertaModel(") && tree.contains("(0): RobertaLayer(")
+                && tree.contains("(output): RobertaSelfOutput(") && !tree.contains("Bert"), tree);
+        String bert = AutoModel.load(resource("bert-tiny").toString(), 2, 0).model().toString();
+        assertTrue(bert.contains("(bert): BertModel(") && bert.contains("(attention): BertAttention(") && !bert.contains("Roberta"), bert);
     }
 
     @Test
