@@ -4,11 +4,11 @@ import dev.lora4j.io.SafeTensors;
 import dev.lora4j.nn.CrossEntropyLoss;
 import dev.lora4j.nn.Parameter;
 import dev.lora4j.tensor.Tensor;
+import dev.lora4j.testing.Fixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -24,19 +24,15 @@ class BertForSequenceClassificationTest {
     @TempDir
     Path tmp;
 
-    private static Path resource(String name) throws URISyntaxException {
-        return Path.of(BertForSequenceClassificationTest.class.getResource("/fixtures/models/" + name).toURI());
-    }
-
     private final SafeTensors.Contents f;
 
     BertForSequenceClassificationTest() throws Exception {
-        f = SafeTensors.read(resource("bert_tiny_batch.safetensors"));
+        f = SafeTensors.read(Fixtures.model("bert_tiny_batch.safetensors"));
     }
 
     @Test
     void hiddenStatesLogitsLossAndGradientsMatchTorch() throws Exception {
-        BertForSequenceClassification model = BertForSequenceClassification.load(resource("bert-tiny"), 0);
+        BertForSequenceClassification model = BertForSequenceClassification.load(Fixtures.model("bert-tiny"), 0);
         float[] mask = f.tensor("mask").toFloatArray();
         Tensor logits = model.forward(f.ints("ids"), f.ints("token_types"), mask, 2, 6);
         assertClose(f.tensor("logits"), logits, 1e-5f, 1e-4f);
@@ -54,7 +50,7 @@ class BertForSequenceClassificationTest {
 
     @Test
     void meanPoolingAndItsGradientMatchTorch() throws Exception {
-        BertForSequenceClassification model = BertForSequenceClassification.load(resource("bert-tiny"), 0);
+        BertForSequenceClassification model = BertForSequenceClassification.load(Fixtures.model("bert-tiny"), 0);
         float[] mask = f.tensor("mask").toFloatArray();
         Tensor hidden = model.bert().forward(f.ints("ids"), f.ints("token_types"), mask, 2, 6);
         assertClose(f.tensor("hidden"), hidden, 1e-5f, 1e-4f);
@@ -74,12 +70,12 @@ class BertForSequenceClassificationTest {
 
     @Test
     void bareBertCheckpointLoadsWithAFreshHead() throws Exception {
-        SafeTensors.Contents original = SafeTensors.read(resource("bert-tiny/model.safetensors"));
+        SafeTensors.Contents original = SafeTensors.read(Fixtures.model("bert-tiny/model.safetensors"));
         Map<String, Tensor> bare = new LinkedHashMap<>();
         original.names().stream().filter(n -> n.startsWith("bert.") && !n.startsWith("bert.pooler"))
                 .forEach(n -> bare.put(n.substring("bert.".length()), original.tensor(n)));
         SafeTensors.write(tmp.resolve("model.safetensors"), bare, null);
-        Files.copy(resource("bert-tiny/config.json"), tmp.resolve("config.json"));
+        Files.copy(Fixtures.model("bert-tiny/config.json"), tmp.resolve("config.json"));
         BertForSequenceClassification model = BertForSequenceClassification.load(tmp, 0);
         Tensor hidden = model.bert().forward(f.ints("ids"), f.ints("token_types"), f.tensor("mask").toFloatArray(), 2, 6);
         assertClose(f.tensor("hidden"), hidden, 1e-5f, 1e-4f);
@@ -93,11 +89,11 @@ class BertForSequenceClassificationTest {
 
     @Test
     void missingEncoderWeightIsAnError() throws Exception {
-        SafeTensors.Contents original = SafeTensors.read(resource("bert-tiny/model.safetensors"));
+        SafeTensors.Contents original = SafeTensors.read(Fixtures.model("bert-tiny/model.safetensors"));
         Map<String, Tensor> partial = new LinkedHashMap<>();
         original.names().stream().filter(n -> !n.contains("layer.1.output.dense.bias")).forEach(n -> partial.put(n, original.tensor(n)));
         SafeTensors.write(tmp.resolve("model.safetensors"), partial, null);
-        Files.copy(resource("bert-tiny/config.json"), tmp.resolve("config.json"));
+        Files.copy(Fixtures.model("bert-tiny/config.json"), tmp.resolve("config.json"));
         IOException e = assertThrows(IOException.class, () -> BertForSequenceClassification.load(tmp, 0));
         assertEquals(tmp.resolve("model.safetensors") + ": missing weight 'encoder.layer.1.output.dense.bias' "
                 + "(also looked for 'bert.encoder.layer.1.output.dense.bias')", e.getMessage());

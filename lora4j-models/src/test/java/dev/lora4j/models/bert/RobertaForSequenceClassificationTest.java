@@ -5,9 +5,9 @@ import dev.lora4j.models.AutoModel;
 import dev.lora4j.nn.CrossEntropyLoss;
 import dev.lora4j.nn.Parameter;
 import dev.lora4j.tensor.Tensor;
+import dev.lora4j.testing.Fixtures;
 import org.junit.jupiter.api.Test;
 
-import java.net.URISyntaxException;
 import java.nio.file.Path;
 import java.util.Map;
 
@@ -22,19 +22,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * from the padding id, no token types, the dense-tanh-out_proj head on {@code <s>}.
  */
 class RobertaForSequenceClassificationTest {
-    private static Path resource(String name) throws URISyntaxException {
-        return Path.of(RobertaForSequenceClassificationTest.class.getResource("/fixtures/models/" + name).toURI());
-    }
-
     private final SafeTensors.Contents f;
 
     RobertaForSequenceClassificationTest() throws Exception {
-        f = SafeTensors.read(resource("roberta_tiny_batch.safetensors"));
+        f = SafeTensors.read(Fixtures.model("roberta_tiny_batch.safetensors"));
     }
 
     @Test
     void hiddenStatesLogitsLossAndGradientsMatchTorch() throws Exception {
-        RobertaForSequenceClassification model = RobertaForSequenceClassification.load(resource("roberta-tiny"), 0);
+        RobertaForSequenceClassification model = RobertaForSequenceClassification.load(Fixtures.model("roberta-tiny"), 0);
         float[] mask = f.tensor("mask").toFloatArray();
         Tensor hidden = model.encoder().forward(f.ints("ids"), null, mask, 2, 7);
         assertClose(f.tensor("hidden"), hidden, 1e-5f, 1e-4f);
@@ -59,7 +55,7 @@ class RobertaForSequenceClassificationTest {
     void positionsStartAfterThePaddingIdWhateverThePaddingLength() throws Exception {
         // The second row alone, unpadded, must give the same <s> state as inside the padded batch: positions
         // count tokens, not slots, and padding is masked out.
-        RobertaForSequenceClassification model = RobertaForSequenceClassification.load(resource("roberta-tiny"), 0);
+        RobertaForSequenceClassification model = RobertaForSequenceClassification.load(Fixtures.model("roberta-tiny"), 0);
         int[] ids = f.ints("ids");
         Tensor padded = model.encoder().forward(ids, null, f.tensor("mask").toFloatArray(), 2, 7).copy();
         int[] short1 = {ids[7], ids[8], ids[9], ids[10]};
@@ -73,7 +69,7 @@ class RobertaForSequenceClassificationTest {
 
     @Test
     void autoModelLoadsItUnderTheRobertaPrefix() throws Exception {
-        AutoModel.Loaded loaded = AutoModel.load(resource("roberta-tiny").toString(), 2, 0);
+        AutoModel.Loaded loaded = AutoModel.load(Fixtures.model("roberta-tiny").toString(), 2, 0);
         assertEquals("roberta", loaded.modelType());
         assertEquals("roberta.", loaded.prefix());
         assertInstanceOf(RobertaForSequenceClassification.class, loaded.model());
@@ -83,13 +79,13 @@ class RobertaForSequenceClassificationTest {
         String tree = loaded.model().toString();
         assertTrue(tree.contains("(roberta): RobertaModel(") && tree.contains("(0): RobertaLayer(")
                 && tree.contains("(output): RobertaSelfOutput(") && !tree.contains("Bert"), tree);
-        String bert = AutoModel.load(resource("bert-tiny").toString(), 2, 0).model().toString();
+        String bert = AutoModel.load(Fixtures.model("bert-tiny").toString(), 2, 0).model().toString();
         assertTrue(bert.contains("(bert): BertModel(") && bert.contains("(attention): BertAttention(") && !bert.contains("Roberta"), bert);
     }
 
     @Test
     void tooLongSequenceNamesThePositionLimit() throws Exception {
-        RobertaForSequenceClassification model = RobertaForSequenceClassification.load(resource("roberta-tiny"), 0);
+        RobertaForSequenceClassification model = RobertaForSequenceClassification.load(Fixtures.model("roberta-tiny"), 0);
         // max_position_embeddings 10 with pad_token_id 1 leaves 8 positions.
         model.forward(new int[8], null, null, 1, 8);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> model.forward(new int[9], null, null, 1, 9));

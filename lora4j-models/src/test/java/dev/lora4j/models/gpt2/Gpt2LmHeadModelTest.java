@@ -4,11 +4,11 @@ import dev.lora4j.io.SafeTensors;
 import dev.lora4j.nn.CrossEntropyLoss;
 import dev.lora4j.nn.Parameter;
 import dev.lora4j.tensor.Tensor;
+import dev.lora4j.testing.Fixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -25,10 +25,6 @@ class Gpt2LmHeadModelTest {
     @TempDir
     Path tmp;
 
-    private static Path resource(String name) throws URISyntaxException {
-        return Path.of(Gpt2LmHeadModelTest.class.getResource("/fixtures/models/" + name).toURI());
-    }
-
     /** Next-token targets for ids laid out (B, T): the last position of each row has none. */
     static int[] shiftedTargets(int[] ids, int B, int T) {
         int[] targets = new int[B * T];
@@ -42,8 +38,8 @@ class Gpt2LmHeadModelTest {
 
     @Test
     void logitsLossAndGradientsMatchTorch() throws Exception {
-        Gpt2LmHeadModel model = Gpt2LmHeadModel.load(resource("gpt2-tiny"));
-        SafeTensors.Contents f = SafeTensors.read(resource("gpt2_tiny_batch.safetensors"));
+        Gpt2LmHeadModel model = Gpt2LmHeadModel.load(Fixtures.model("gpt2-tiny"));
+        SafeTensors.Contents f = SafeTensors.read(Fixtures.model("gpt2_tiny_batch.safetensors"));
         int[] ids = f.ints("ids");
         int B = 2;
         int T = 7;
@@ -66,12 +62,12 @@ class Gpt2LmHeadModelTest {
 
     @Test
     void loadsNamesWithTheTransformerPrefix() throws Exception {
-        SafeTensors.Contents original = SafeTensors.read(resource("gpt2-tiny/model.safetensors"));
+        SafeTensors.Contents original = SafeTensors.read(Fixtures.model("gpt2-tiny/model.safetensors"));
         Map<String, Tensor> prefixed = new LinkedHashMap<>();
         original.names().forEach(n -> prefixed.put("transformer." + n, original.tensor(n)));
         SafeTensors.write(tmp.resolve("model.safetensors"), prefixed, null);
-        Files.copy(resource("gpt2-tiny/config.json"), tmp.resolve("config.json"));
-        Gpt2LmHeadModel a = Gpt2LmHeadModel.load(resource("gpt2-tiny"));
+        Files.copy(Fixtures.model("gpt2-tiny/config.json"), tmp.resolve("config.json"));
+        Gpt2LmHeadModel a = Gpt2LmHeadModel.load(Fixtures.model("gpt2-tiny"));
         Gpt2LmHeadModel b = Gpt2LmHeadModel.load(tmp);
         int[] ids = {1, 5, 9, 2};
         assertClose(a.forward(ids, 1, 4).copy(), b.forward(ids, 1, 4), 0f, 0f);
@@ -79,7 +75,7 @@ class Gpt2LmHeadModelTest {
 
     @Test
     void namesFollowHuggingFace() throws Exception {
-        Gpt2LmHeadModel model = Gpt2LmHeadModel.load(resource("gpt2-tiny"));
+        Gpt2LmHeadModel model = Gpt2LmHeadModel.load(Fixtures.model("gpt2-tiny"));
         assertTrue(model.namedParameters().containsKey("transformer.h.1.attn.c_attn.weight"));
         assertTrue(model.namedModules().containsKey("transformer.h.0.mlp.c_proj"));
         assertEquals(2 * 12 + 4, model.namedParameters().size());
@@ -87,11 +83,11 @@ class Gpt2LmHeadModelTest {
 
     @Test
     void missingWeightIsNamed() throws Exception {
-        SafeTensors.Contents original = SafeTensors.read(resource("gpt2-tiny/model.safetensors"));
+        SafeTensors.Contents original = SafeTensors.read(Fixtures.model("gpt2-tiny/model.safetensors"));
         Map<String, Tensor> partial = new LinkedHashMap<>();
         original.names().stream().filter(n -> !n.equals("h.1.ln_2.bias")).forEach(n -> partial.put(n, original.tensor(n)));
         SafeTensors.write(tmp.resolve("model.safetensors"), partial, null);
-        Files.copy(resource("gpt2-tiny/config.json"), tmp.resolve("config.json"));
+        Files.copy(Fixtures.model("gpt2-tiny/config.json"), tmp.resolve("config.json"));
         IOException e = assertThrows(IOException.class, () -> Gpt2LmHeadModel.load(tmp));
         assertEquals(tmp.resolve("model.safetensors") + ": missing weight 'h.1.ln_2.bias' (also looked for 'transformer.h.1.ln_2.bias')",
                 e.getMessage());

@@ -6,6 +6,7 @@ import dev.lora4j.lora.PeftAdapter;
 import dev.lora4j.models.gpt2.Gpt2LmHeadModel;
 import dev.lora4j.nn.Module;
 import dev.lora4j.tensor.Tensor;
+import dev.lora4j.testing.Fixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -26,18 +27,14 @@ class PeftGpt2AdapterTest {
     @TempDir
     Path tmp;
 
-    private static Path resource(String name) throws Exception {
-        return Path.of(PeftGpt2AdapterTest.class.getResource("/fixtures/" + name).toURI());
-    }
-
     @Test
     void peftAdapterLoadsGivesTorchLogitsAndWritesBackIdentically() throws Exception {
-        Gpt2LmHeadModel model = Gpt2LmHeadModel.load(resource("models/gpt2-tiny"));
-        Path adapter = resource("lora/peft-gpt2-tiny");
+        Gpt2LmHeadModel model = Gpt2LmHeadModel.load(Fixtures.path("models/gpt2-tiny"));
+        Path adapter = Fixtures.path("lora/peft-gpt2-tiny");
         LoraModel lora = PeftAdapter.load(model, adapter);
         assertEquals(List.of("transformer.h.0.attn.c_attn", "transformer.h.0.mlp.c_proj",
                 "transformer.h.1.attn.c_attn", "transformer.h.1.mlp.c_proj"), lora.targets("default"));
-        SafeTensors.Contents f = SafeTensors.read(resource("lora/peft_gpt2_tiny_logits.safetensors"));
+        SafeTensors.Contents f = SafeTensors.read(Fixtures.path("lora/peft_gpt2_tiny_logits.safetensors"));
         model.eval();
         assertClose(f.tensor("logits"), model.forward(f.ints("ids"), 2, 6), 1e-4f, 1e-4f);
 
@@ -57,7 +54,7 @@ class PeftGpt2AdapterTest {
                 dev.lora4j.lora.LoraConfig.builder().r(3).targetModules("wte").initLoraWeights(dev.lora4j.lora.LoraConfig.InitLoraWeights.RANDOM).build(),
                 dev.lora4j.lora.LoraConfig.builder().r(2).targetModules("c_fc").fanInFanOut(true).useDora(true)
                         .initLoraWeights(dev.lora4j.lora.LoraConfig.InitLoraWeights.RANDOM).build())) {
-            Gpt2LmHeadModel model = Gpt2LmHeadModel.load(resource("models/gpt2-tiny"));
+            Gpt2LmHeadModel model = Gpt2LmHeadModel.load(Fixtures.path("models/gpt2-tiny"));
             LoraModel lora = LoraModel.inject(model, cfg, 11);
             model.eval();
             int[] ids = {3, 14, 15, 9, 26, 5};
@@ -67,7 +64,7 @@ class PeftGpt2AdapterTest {
             List<String> keys = SafeTensors.read(dir.resolve(PeftAdapter.WEIGHTS_FILE)).names();
             assertEquals(true, keys.stream().allMatch(k -> k.startsWith("base_model.model.transformer.")), keys.toString());
             assertEquals(true, keys.stream().anyMatch(k -> k.endsWith(cfg.useDora() ? ".lora_magnitude_vector" : ".lora_embedding_A")), keys.toString());
-            Gpt2LmHeadModel fresh = Gpt2LmHeadModel.load(resource("models/gpt2-tiny"));
+            Gpt2LmHeadModel fresh = Gpt2LmHeadModel.load(Fixtures.path("models/gpt2-tiny"));
             PeftAdapter.load(fresh, dir);
             fresh.eval();
             assertClose(expected, fresh.forward(ids, 1, 6), 1e-6f, 1e-6f);
