@@ -437,7 +437,9 @@ public final class Gemm {
                 int count = Math.min(width, r1 - r0 - p);
                 int base = pc * pad + p * depth;
                 float[] f32 = op.f32();
-                if (f32 != null && !contiguousAlongK && (count == NR || count == L)) {
+                if (f32 != null && !contiguousAlongK && count == MR && width == MR) {
+                    packSixRuns(dst, base, f32, op.offset() + pc * op.ld() + r0 + p, op.ld(), kc);
+                } else if (f32 != null && !contiguousAlongK && (count == NR || count == L)) {
                     // Runs of one or two vectors along the panel, copied as vectors: a copyRun call per run of
                     // 16 values cost five times the copy, which matters for attention's per-head products.
                     packVectorRuns(dst, base, width, f32, op.offset() + pc * op.ld() + r0 + p, op.ld(), count, kc);
@@ -457,6 +459,21 @@ public final class Gemm {
                 }
                 java.util.Arrays.fill(dst, base + kc * width, base + depth * width, 0f);
             }
+        }
+    }
+
+    // kc runs of MR floats, `ld` apart in src, into consecutive A panel steps (a transposed A, as attention's
+    // attᵀ): six plain copies per step, where a copyRun call per run of six cost more than the copies.
+    private static void packSixRuns(float[] dst, int base, float[] src, int s0, int ld, int kc) {
+        for (int k = 0; k < kc; k++) {
+            int s = s0 + k * ld;
+            int d = base + k * MR;
+            dst[d] = src[s];
+            dst[d + 1] = src[s + 1];
+            dst[d + 2] = src[s + 2];
+            dst[d + 3] = src[s + 3];
+            dst[d + 4] = src[s + 4];
+            dst[d + 5] = src[s + 5];
         }
     }
 
