@@ -13,6 +13,7 @@ import dev.lora4j.train.SeqClsTrainer;
 import dev.lora4j.train.TrainingLoop;
 import dev.lora4j.train.TrainOptions;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
@@ -43,6 +44,9 @@ final class EvalCommand implements Callable<Integer> {
     @Option(names = "--max-length", defaultValue = "128", description = "Max tokens per example (default: ${DEFAULT-VALUE}).")
     int maxLength;
 
+    @Mixin
+    BaseDtypeOption baseDtype = new BaseDtypeOption();
+
     @Option(names = "--json", description = "Print one JSON object.")
     boolean json;
 
@@ -57,6 +61,7 @@ final class EvalCommand implements Callable<Integer> {
             if (adapter != null) {
                 Adapters.apply(setup.model(), adapter);
             }
+            freeze(setup.model());
             e = new CausalLmTrainer(setup.model(), setup.tokenizer(), options).evaluate(examples);
         } else if (task.equals("seq-cls")) {
             List<LabeledText> examples = SeqClsData.read(data);
@@ -64,6 +69,7 @@ final class EvalCommand implements Callable<Integer> {
             if (adapter != null) {
                 Adapters.apply(setup.model(), adapter);
             }
+            freeze(setup.model());
             e = new SeqClsTrainer(setup.model(), setup.tokenizer(), options).evaluate(examples);
         } else {
             throw new IllegalArgumentException("--task: expected seq-cls or causal-lm, got '" + task + "'");
@@ -84,5 +90,11 @@ final class EvalCommand implements Callable<Integer> {
             System.out.printf("accuracy %.2f%%  loss %.4f  (%,d examples)%n", 100 * e.accuracy(), e.loss(), e.examples());
         }
         return 0;
+    }
+
+    // Evaluation trains nothing: every weight is frozen (so kernels keep packed copies) and stored as asked.
+    private void freeze(dev.lora4j.nn.Module net) {
+        net.requiresGrad(false);
+        net.storeFrozenAs(baseDtype.dtype());
     }
 }

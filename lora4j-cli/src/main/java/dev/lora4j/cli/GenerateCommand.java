@@ -6,6 +6,7 @@ import dev.lora4j.generate.DecodingOptions;
 import dev.lora4j.generate.Generator;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
@@ -35,6 +36,9 @@ final class GenerateCommand implements Callable<Integer> {
         @Option(names = "--prompts", paramLabel = "FILE", description = "One prompt per line, or a data file (context||reference lines, WebNLG or DART JSON): one prompt per distinct context.")
         Path prompts;
     }
+
+    @Mixin
+    BaseDtypeOption baseDtype = new BaseDtypeOption();
 
     @Option(names = "--max-new-tokens", defaultValue = "64", description = "Most tokens to add (default: ${DEFAULT-VALUE}).")
     int maxNewTokens;
@@ -77,6 +81,7 @@ final class GenerateCommand implements Callable<Integer> {
             }
         }
         setup.model().requiresGrad(false);          // inference only: kernels keep packed copies of frozen weights
+        setup.model().storeFrozenAs(baseDtype.dtype());
         Generator generator = new Generator(setup.model());
         for (String p : prompts) {
             int[] out = generator.generate(setup.tokenizer().encode(p), options);

@@ -22,6 +22,7 @@ import dev.lora4j.train.SeqClsTrainer;
 import dev.lora4j.train.TrainingLoop;
 import dev.lora4j.train.TrainOptions;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
@@ -107,8 +108,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--save-dtype", defaultValue = "f32", description = "With --full: dtype of OUT/model's weights, f32, bf16 or f16 (default: ${DEFAULT-VALUE}).")
     String saveDtype;
 
-    @Option(names = "--base-dtype", defaultValue = "f32", description = "LoRA: store the frozen base weights as f32, bf16 or f16 (half the weight memory; kernels widen them as they read) (default: ${DEFAULT-VALUE}).")
-    String baseDtype;
+    @Mixin
+    BaseDtypeOption baseDtype = new BaseDtypeOption();
 
     @Option(names = "--lr", defaultValue = "5e-4", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
     float lr;
@@ -186,10 +187,10 @@ final class TrainCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--from-scratch: pretrains causal-lm models; got --task " + task);
         }
         full |= fromScratch;
-        DType exportDtype = dtype("--save-dtype", saveDtype);
-        DType frozenDtype = dtype("--base-dtype", baseDtype);
+        DType exportDtype = BaseDtypeOption.parse("--save-dtype", saveDtype);
+        DType frozenDtype = baseDtype.dtype();
         if (full && frozenDtype != DType.F32) {
-            throw new IllegalArgumentException("--base-dtype " + baseDtype + ": with --full every weight trains in float32");
+            throw new IllegalArgumentException("--base-dtype " + baseDtype.value + ": with --full every weight trains in float32");
         }
         PrintStream o = System.out;
         if (spark) {
@@ -292,15 +293,6 @@ final class TrainCommand implements Callable<Integer> {
                         : String.format(", validation accuracy %.2f%% (best %.2f%% at step %d)", 100 * last.accuracy(), 100 * best[0], bestStep[0]),
                 full ? "model" : "adapter", out.resolve(full ? "model" : "adapter"));
         return 0;
-    }
-
-    private static DType dtype(String flag, String value) {
-        return switch (value.toLowerCase(java.util.Locale.ROOT)) {
-            case "f32", "float32" -> DType.F32;
-            case "bf16", "bfloat16" -> DType.BF16;
-            case "f16", "float16" -> DType.F16;
-            default -> throw new IllegalArgumentException(flag + ": expected f32, bf16 or f16, got '" + value + "'");
-        };
     }
 
     // Full training ends in a plain Hugging Face directory: the base's config and tokenizer files, every weight.

@@ -51,7 +51,7 @@ class CausalLmCommandsTest {
     }
 
     @Test
-    void aBf16BaseTrainsTheSameAdapterAsAFloat32BaseHoldingTheRoundedWeights() throws Exception {
+    void aBf16BaseTrainsEvaluatesAndGeneratesAsAFloat32BaseHoldingTheRoundedWeights() throws Exception {
         Path dir = TinyModels.gpt2(tmp.resolve("gpt2"));
         // The reference: the same model saved in bf16, which loads into float32 parameters holding the rounded values.
         Path rounded = Files.createDirectories(tmp.resolve("gpt2-bf16"));
@@ -72,8 +72,26 @@ class CausalLmCommandsTest {
         for (String name : a.names()) {
             TensorAssert.assertClose(b.tensor(name), a.tensor(name), 1e-6f, 1e-4f);
         }
+        // eval and generate store the base the same way: as if the rounded model had been loaded.
+        String[] evalArgs = {"eval", "--task", "causal-lm", "--adapter", tmp.resolve("a").resolve("adapter").toString(),
+                "--data", data.toString(), "--json"};
+        CliRun evalBf16 = run(concat(evalArgs, "--model", dir.toString(), "--base-dtype", "bf16"));
+        CliRun evalRounded = run(concat(evalArgs, "--model", rounded.toString()));
+        assertEquals(0, evalBf16.status(), evalBf16.err());
+        for (String field : List.of("loss", "token_accuracy")) {
+            double want = jsonNumber(evalRounded.out(), field);
+            assertEquals(want, jsonNumber(evalBf16.out(), field), 1e-5 * Math.abs(want), field);
+        }
+        String[] genArgs = {"generate", "--prompts", data.toString(), "--max-new-tokens", "6"};
+        CliRun genBf16 = run(concat(genArgs, "--model", dir.toString(), "--base-dtype", "bf16"));
+        assertEquals(0, genBf16.status(), genBf16.err());
+        assertEquals(run(concat(genArgs, "--model", rounded.toString())).out(), genBf16.out());
         CliRun full = run(concat(common, "--model", dir.toString(), "--out", tmp.resolve("c").toString(), "--base-dtype", "bf16", "--full"));
         assertEquals("lora4j train: --base-dtype bf16: with --full every weight trains in float32", full.err().strip());
+    }
+
+    private static double jsonNumber(String json, String field) {
+        return Double.parseDouble(json.replaceAll("(?s).*\"" + field + "\": ([-0-9.eE]+).*", "$1"));
     }
 
     private static String[] concat(String[] a, String... b) {
