@@ -37,4 +37,25 @@ class AtomicFilesTest {
         AtomicFiles.write(target, new byte[] {4, 5});
         assertArrayEquals(new byte[] {4, 5}, Files.readAllBytes(target));
     }
+
+    @Test
+    void newFilesGetTheUsualPermissionsAndRewrittenOnesKeepTheirs() throws IOException {
+        org.junit.jupiter.api.Assumptions.assumeTrue(dir.getFileSystem().supportedFileAttributeViews().contains("posix"));
+        // The reference: a file any program creates here with rw-r--r-- under the same umask.
+        Path reference = Files.createFile(dir.resolve("reference"), java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--")));
+        Path fresh = dir.resolve("adapter_config.json");
+        AtomicFiles.write(fresh, new byte[] {1});
+        assertEquals(Files.getPosixFilePermissions(reference), Files.getPosixFilePermissions(fresh));
+
+        Path referenceDir = Files.createDirectory(dir.resolve("reference-dir"), java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x")));
+        Path assembling = AtomicFiles.temporaryDirectoryBeside(dir.resolve("checkpoint-10"));
+        assertEquals(dir, assembling.getParent());
+        assertEquals(Files.getPosixFilePermissions(referenceDir), Files.getPosixFilePermissions(assembling));
+
+        Files.setPosixFilePermissions(fresh, java.nio.file.attribute.PosixFilePermissions.fromString("rw-rw----"));
+        AtomicFiles.write(fresh, new byte[] {2});
+        assertEquals(java.nio.file.attribute.PosixFilePermissions.fromString("rw-rw----"), Files.getPosixFilePermissions(fresh));
+    }
 }

@@ -121,9 +121,7 @@ public final class Checkpoint {
 
     /** Writes a checkpoint of {@code weights} and the optimizer's state into {@code dir} atomically. */
     public static void save(Path dir, Module model, Weights weights, AdamW optimizer, State state) throws IOException {
-        Path parent = dir.toAbsolutePath().getParent();
-        Files.createDirectories(parent);
-        Path tmp = Files.createTempDirectory(parent, dir.getFileName() + ".tmp-");
+        Path tmp = AtomicFiles.temporaryDirectoryBeside(dir);
         try {
             weights.write(tmp);
             Map<String, Tensor> moments = new LinkedHashMap<>();
