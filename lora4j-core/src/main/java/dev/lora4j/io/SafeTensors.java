@@ -352,6 +352,12 @@ public final class SafeTensors {
             AtomicFiles.writeFully(ch, head);
             for (Tensor t : sorted.values()) {
                 Tensor c = t.contiguous();
+                if (c.storage() instanceof dev.lora4j.tensor.Storage.Mapped m && m.readsMapping()) {
+                    // Already little-endian float32 bytes in a file mapping: written as they are, never copied
+                    // onto the heap (a merge writes every untouched weight of the base this way).
+                    AtomicFiles.writeFully(ch, m.segment().asSlice(4L * c.offset(), 4L * c.numel()).asByteBuffer());
+                    continue;
+                }
                 ByteBuffer b = ByteBuffer.allocate(c.numel() * c.dtype().byteSize()).order(ByteOrder.LITTLE_ENDIAN);
                 if (c.dtype() == DType.F32) {
                     b.asFloatBuffer().put(c.data(), c.offset(), c.numel());

@@ -6,7 +6,7 @@ import dev.lora4j.lora.LoraModel;
 import dev.lora4j.models.gpt2.Gpt2LmHeadModel;
 import dev.lora4j.nn.CrossEntropyLoss;
 import dev.lora4j.nn.Parameter;
-import dev.lora4j.optim.AdamW;
+import dev.lora4j.optim.Sgd;
 import dev.lora4j.tensor.Storage;
 import dev.lora4j.tensor.Tensor;
 import dev.lora4j.testing.TinyModels;
@@ -53,14 +53,14 @@ class MappedWeightsTest {
     private static double trainLora(Gpt2LmHeadModel model, int steps) {
         LoraModel.inject(model, LoraConfig.builder().r(2).loraAlpha(4).targetModules("c_attn").fanInFanOut(true)
                 .initLoraWeights(LoraConfig.InitLoraWeights.GAUSSIAN).build(), 7);
-        AdamW adam = new AdamW(model.trainableParameters());
+        Sgd sgd = new Sgd(model.trainableParameters(), 0.9f, 0f, false);
         CrossEntropyLoss lossFn = new CrossEntropyLoss();
         double loss = 0;
         for (int s = 0; s < steps; s++) {
             model.zeroGrad();
             loss = lossFn.forward(model.forward(IDS, 2, 8), LABELS, null);
             model.backward(lossFn.backward(1f));
-            adam.step(1e-2f);
+            sgd.step(1e-1f);
         }
         return loss;
     }
@@ -77,6 +77,16 @@ class MappedWeightsTest {
         java.util.List<String> inPlace = before.entrySet().stream()
                 .filter(e -> e.getValue() instanceof Storage.Mapped m && m.readsMapping()).map(Map.Entry::getKey).toList();
         assertEquals(6, inPlace.size(), inPlace.toString());   // wte, wpe and the one layer's c_attn, c_proj, c_fc, mlp.c_proj
+        // Saving the base writes the mapped bytes as they are: the same file again, and still nothing copied.
+        Path again = tmp.resolve("again");
+        Files.createDirectories(again);
+        Map<String, Tensor> base = new java.util.TreeMap<>();
+        SafeTensors.Contents original = SafeTensors.read(dir.resolve(HfModelDir.WEIGHTS_FILE));
+        for (String name : original.names()) {
+            base.put(name, mapped.namedParameters().get("transformer." + name).value());
+        }
+        SafeTensors.write(again.resolve(HfModelDir.WEIGHTS_FILE), base, original.metadata());
+        assertArrayEquals(Files.readAllBytes(dir.resolve(HfModelDir.WEIGHTS_FILE)), Files.readAllBytes(again.resolve(HfModelDir.WEIGHTS_FILE)));
 
         Gpt2LmHeadModel reference = copied(dir);
         mapped.eval();
@@ -85,7 +95,9 @@ class MappedWeightsTest {
 
         mapped.train(true);
         reference.train(true);
-        assertEquals(trainLora(reference, 3), trainLora(mapped, 3), 1e-6);
+        // Equal to float rounding: a lane reduction may sum in another order before the JIT has compiled it.
+        double referenceLoss = trainLora(reference, 3);
+        assertEquals(referenceLoss, trainLora(mapped, 3), 1e-6 * referenceLoss);
         Map<String, Parameter> params = mapped.namedParameters();
         Map<String, Parameter> refParams = reference.namedParameters();
         for (String name : params.keySet()) {
@@ -105,15 +117,16 @@ class MappedWeightsTest {
         byte[] file = Files.readAllBytes(dir.resolve(HfModelDir.WEIGHTS_FILE));
         Gpt2LmHeadModel mapped = Gpt2LmHeadModel.load(dir);
         Gpt2LmHeadModel reference = copied(dir);
-        // Full fine-tuning: AdamW writes every weight.
+        // Full fine-tuning: the optimizer writes every weight.
         for (Gpt2LmHeadModel m : List.of(mapped, reference)) {
-            AdamW adam = new AdamW(m.trainableParameters());
+            // SGD: AdamW would turn a rounding-sized difference in a near-zero gradient into a step of lr.
+            Sgd sgd = new Sgd(m.trainableParameters(), 0.9f, 0f, false);
             CrossEntropyLoss lossFn = new CrossEntropyLoss();
             for (int s = 0; s < 2; s++) {
                 m.zeroGrad();
                 lossFn.forward(m.forward(IDS, 2, 8), LABELS, null);
                 m.backward(lossFn.backward(1f));
-                adam.step(1e-3f);
+                sgd.step(1e-1f);
             }
         }
         Tensor wte = mapped.namedParameters().get("transformer.wte.weight").value();
