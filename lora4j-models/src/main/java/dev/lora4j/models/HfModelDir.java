@@ -68,8 +68,7 @@ public final class HfModelDir {
      */
     public static <M extends Module> M load(Path dir, String prefix, Set<String> optional, Supplier<M> construct) throws IOException {
         Weights weights = openWeights(dir);
-        boolean complete = optional.stream().allMatch(name -> weights.owner().containsKey(name)
-                || (name.startsWith(prefix) && weights.owner().containsKey(name.substring(prefix.length()))));
+        boolean complete = optional.stream().allMatch(name -> keyOf(weights, name, prefix) != null);
         M model = complete ? Init.skipping(construct) : construct.get();
         loadWeights(weights, weights.source(), model, prefix, optional);
         return model;
@@ -138,7 +137,6 @@ public final class HfModelDir {
         public Tensor mapped(String name) {
             return shards.get(owner.get(name)).mapped(name);
         }
-
     }
 
     /**
@@ -224,24 +222,29 @@ public final class HfModelDir {
         }
     }
 
+    // The checkpoint's name for parameter `name`: as it is, else without `prefix`; null if it has neither.
+    private static String keyOf(WeightSource weights, String name, String prefix) {
+        if (weights.shape(name) != null) {
+            return name;
+        }
+        String bare = name.startsWith(prefix) ? name.substring(prefix.length()) : name;
+        return weights.shape(bare) != null ? bare : null;
+    }
+
     private static void loadWeights(WeightSource weights, String source, Module model, String prefix,
                                     Set<String> optional) throws IOException {
         for (Map.Entry<String, Parameter> e : model.namedParameters().entrySet()) {
             String name = e.getKey();
             String bare = name.startsWith(prefix) ? name.substring(prefix.length()) : name;
-            Shape t = weights.shape(name);
-            String key = name;
-            if (t == null) {
-                t = weights.shape(bare);
-                key = bare;
-            }
-            if (t == null) {
+            String key = keyOf(weights, name, prefix);
+            if (key == null) {
                 if (optional.contains(name)) {
                     continue;
                 }
                 throw new IOException(source + ": missing weight '" + bare + "'"
                         + (bare.equals(name) ? "" : " (also looked for '" + name + "')"));
             }
+            Shape t = weights.shape(key);
             if (!t.equals(e.getValue().value().shape())) {
                 throw new IOException(source + ": " + key + " is " + t + ", expected "
                         + e.getValue().value().shape() + " for this config");
