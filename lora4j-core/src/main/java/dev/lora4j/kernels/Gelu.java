@@ -45,7 +45,7 @@ public final class Gelu {
 
     /** out[i] = gelu(inp[i]) for i in [0, n). */
     public static void forward(Kind kind, float[] out, float[] inp, int n) {
-        forRanges(n, (from, to) -> {
+        Parallel.forRanges(n, (from, to) -> {
             int i = from;
             for (int end = from + S.loopBound(to - from); i < end; i += S.length()) {
                 FloatVector x = FloatVector.fromArray(S, inp, i);
@@ -60,7 +60,7 @@ public final class Gelu {
 
     /** dinp[i] = gelu'(inp[i])·dout[i] for i in [0, n); dinp may be dout. */
     public static void backward(Kind kind, float[] dinp, float[] inp, float[] dout, int n) {
-        forRanges(n, (from, to) -> {
+        Parallel.forRanges(n, (from, to) -> {
             int i = from;
             for (int end = from + S.loopBound(to - from); i < end; i += S.length()) {
                 FloatVector x = FloatVector.fromArray(S, inp, i);
@@ -124,16 +124,5 @@ public final class Gelu {
         double cdf = 0.5 * (1.0 + Erf.erf(x * INV_SQRT_2));
         double pdf = INV_SQRT_2PI * Math.exp(-0.5 * (double) x * x);
         return (float) (cdf + x * pdf);
-    }
-
-    interface Range {
-        void run(int from, int to);
-    }
-
-    /** Splits [0, n) into a few chunks per thread; element-wise kernels share this. */
-    static void forRanges(int n, Range range) {
-        final int chunk = 1 << 14;
-        int chunks = (n + chunk - 1) / chunk;
-        Parallel.forEach(chunks, c -> range.run(c * chunk, Math.min(n, (c + 1) * chunk)));
     }
 }

@@ -37,6 +37,19 @@ public final class Parallel {
         return IN_TASK.get();
     }
 
+    /** A piece [from, to) of an element-wise job. */
+    public interface Range {
+        /** Processes elements [from, to). */
+        void run(int from, int to);
+    }
+
+    /** Splits [0, n) into chunks of 16,384 elements and runs them over the pool; element-wise kernels share this. */
+    public static void forRanges(int n, Range range) {
+        final int chunk = 1 << 14;
+        int chunks = (n + chunk - 1) / chunk;
+        forEach(chunks, c -> range.run(c * chunk, Math.min(n, (c + 1) * chunk)));
+    }
+
     /**
      * Runs {@code task.accept(i)} for every i in [0, n), spread over the pool, and returns when all are done.
      * Threads take the next index from a shared counter, so a thread that the OS (or a busy neighbour on a shared

@@ -34,6 +34,17 @@ public final class VectorOps {
         }
     }
 
+    /** out[outOff+i] = x[xOff+i]·y[yOff+i] for i in [0, n). */
+    public static void multiply(float[] out, int outOff, float[] x, int xOff, float[] y, int yOff, int n) {
+        int i = 0;
+        for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+            FloatVector.fromArray(S, x, xOff + i).mul(FloatVector.fromArray(S, y, yOff + i)).intoArray(out, outOff + i);
+        }
+        for (; i < n; i++) {
+            out[outOff + i] = x[xOff + i] * y[yOff + i];
+        }
+    }
+
     /** Σ x[xOff+i]·y[yOff+i] for i in [0, n). */
     public static float dot(float[] x, int xOff, float[] y, int yOff, int n) {
         int i = 0;

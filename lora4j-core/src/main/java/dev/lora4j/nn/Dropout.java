@@ -1,13 +1,16 @@
 package dev.lora4j.nn;
 
+import dev.lora4j.kernels.DropoutMask;
+import dev.lora4j.kernels.VectorOps;
 import dev.lora4j.tensor.Tensor;
 
 import java.util.SplittableRandom;
 
 /**
  * Inverted dropout as torch.nn.Dropout: in training each element is zeroed with probability p and the rest are
- * scaled by 1/(1−p); in eval mode, and when p = 0, the input passes through unchanged. The mask comes from the
- * module's own seeded generator, so a run is reproducible from its seed.
+ * scaled by 1/(1−p); in eval mode, and when p = 0, the input passes through unchanged. Each call draws a key from
+ * the module's own seeded generator and hashes it with each element's index ({@link DropoutMask}), so a run is
+ * reproducible from its seed.
  */
 public final class Dropout extends Module {
     private final float p;
@@ -51,17 +54,10 @@ public final class Dropout extends Module {
         if (mask.length != n) {
             mask = new float[n];
         }
-        float keep = 1f / (1f - p);
-        for (int i = 0; i < n; i++) {
-            mask[i] = rng.nextDouble() < p ? 0f : keep;
-        }
+        // One key per call from the seeded sequence; the mask itself is a hash of (element, key), filled in parallel.
+        DropoutMask.fill(mask, n, rng.nextLong(), p, 1f / (1f - p));
         out = Tensor.reuse(out, in.shape());
-        float[] o = out.data();
-        float[] src = in.data();
-        int off = in.offset();
-        for (int i = 0; i < n; i++) {
-            o[i] = src[off + i] * mask[i];
-        }
+        VectorOps.multiply(out.data(), 0, in.data(), in.offset(), mask, 0, n);
         return out;
     }
 
@@ -72,12 +68,7 @@ public final class Dropout extends Module {
         }
         Tensor d = dout.contiguous();
         dinp = Tensor.reuse(dinp, d.shape());
-        float[] g = d.data();
-        float[] o = dinp.data();
-        int off = d.offset();
-        for (int i = 0; i < o.length; i++) {
-            o[i] = g[off + i] * mask[i];
-        }
+        VectorOps.multiply(dinp.data(), 0, d.data(), d.offset(), mask, 0, d.numel());
         return dinp;
     }
 
