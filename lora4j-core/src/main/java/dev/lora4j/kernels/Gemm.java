@@ -42,6 +42,9 @@ public final class Gemm {
     private static final long PARALLEL_THRESHOLD = 1L << 18;
     private static final int TASKS_PER_THREAD = Integer.getInteger("lora4j.gemm.tasksPerThread", 4);
 
+    // The start of a tile that β = 0 overwrites: read-only, NR wide, every row at offset 0.
+    private static final float[] ZERO_TILE = new float[NR];
+
     private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
 
     private Gemm() {
@@ -276,13 +279,15 @@ public final class Gemm {
             Parallel.forEach(tasks, t -> {
                 int n0 = (int) ((long) units * t / tasks) * NR;
                 int n1 = Math.min(N, (int) ((long) units * (t + 1) / tasks) * NR);
-                scaleC(M, n1 - n0, beta, C, offC + n0, ldc);   // the micro-kernel adds into C
+                if (beta != 0f) {
+                    scaleC(M, n1 - n0, beta, C, offC + n0, ldc);   // the micro-kernel adds into C
+                }
                 Buffers own = BUFFERS.get();
                 if (frozen != null) {
-                    multiply(ap, mPad, M, frozen, n0, nPad, n1 - n0, K, C, offC + n0, ldc, own.tile);
+                    multiply(ap, mPad, M, frozen, n0, nPad, n1 - n0, K, C, offC + n0, ldc, beta == 0f, own.tile);
                 } else {
                     MemorySegment bs = own.packB(b, n0, n1, K);
-                    multiply(ap, mPad, M, bs, 0, ceilDiv(n1 - n0, NR) * NR, n1 - n0, K, C, offC + n0, ldc, own.tile);
+                    multiply(ap, mPad, M, bs, 0, ceilDiv(n1 - n0, NR) * NR, n1 - n0, K, C, offC + n0, ldc, beta == 0f, own.tile);
                 }
             });
         } else {
@@ -290,13 +295,15 @@ public final class Gemm {
             Parallel.forEach(tasks, t -> {
                 int m0 = (int) ((long) units * t / tasks) * MR;
                 int m1 = Math.min(M, (int) ((long) units * (t + 1) / tasks) * MR);
-                scaleC(m1 - m0, N, beta, C, offC + m0 * ldc, ldc);
+                if (beta != 0f) {
+                    scaleC(m1 - m0, N, beta, C, offC + m0 * ldc, ldc);
+                }
                 Buffers own = BUFFERS.get();
                 int mPad = ceilDiv(m1 - m0, MR) * MR;
                 // The shared B lives in the calling thread's b buffers; tasks only ever touch their own a.
                 float[] ap = own.a(mPad * even(K));
                 packA(ap, a, m0, m1, 0, K, alpha);
-                multiply(ap, mPad, m1 - m0, bs, 0, nPad, N, K, C, offC + m0 * ldc, ldc, own.tile);
+                multiply(ap, mPad, m1 - m0, bs, 0, nPad, N, K, C, offC + m0 * ldc, ldc, beta == 0f, own.tile);
             });
         }
     }
@@ -305,12 +312,14 @@ public final class Gemm {
      * C[0:rows, 0:cols] += Apacked·Bpacked, where A holds {@code rows} rows (padded to aPad) and the packed B
      * holds bPad columns, of which this call uses {@code cols} starting at column bCol0 (a multiple of NR); both
      * are packed for all of K in KC-deep blocks. Loop order is GotoBLAS's: a KC×NR panel of B stays in L1 while
-     * an MC×KC block of A streams from L2.
+     * an MC×KC block of A streams from L2. With {@code overwrite} (β = 0) the first K block writes C instead of
+     * adding to it, reading its starting values from a zero tile rather than from a C filled with zeros first.
      */
     private static void multiply(float[] ap, int aPad, int rows, MemorySegment bs, int bCol0, int bPad, int cols, int K,
-                                 float[] C, int cOff, int ldc, float[] tile) {
+                                 float[] C, int cOff, int ldc, boolean overwrite, float[] tile) {
         for (int pc = 0; pc < K; pc += KC) {
             int kc = even(Math.min(KC, K - pc));
+            boolean fresh = overwrite && pc == 0;
             int aBlock = pc * aPad;
             long bBlock = (long) pc * bPad;
             for (int ic = 0; ic < rows; ic += MC) {
@@ -324,14 +333,13 @@ public final class Gemm {
                         int c = cOff + ir * ldc + jr;
                         // One call site, so that C2 compiles (or inlines) the micro-kernel once, whatever the edges.
                         boolean full = mr == MR && nr == NR;
-                        if (!full) {
-                            java.util.Arrays.fill(tile, 0f);
-                        }
-                        microKernel(ap, aOff, bs, bOff, kc, full ? C : tile, full ? c : 0, full ? ldc : NR);
+                        float[] from = full && !fresh ? C : ZERO_TILE;
+                        microKernel(ap, aOff, bs, bOff, kc, from, full && !fresh ? c : 0, full && !fresh ? ldc : 0,
+                                full ? C : tile, full ? c : 0, full ? ldc : NR);
                         if (!full) {
                             for (int i = 0; i < mr; i++) {
                                 for (int j = 0; j < nr; j++) {
-                                    C[c + i * ldc + j] += tile[i * NR + j];
+                                    C[c + i * ldc + j] = (fresh ? 0f : C[c + i * ldc + j]) + tile[i * NR + j];
                                 }
                             }
                         }
@@ -342,7 +350,8 @@ public final class Gemm {
     }
 
     /**
-     * C tile (6 × NR) += Apanel·Bpanel (α is folded into the A panel); panels are kc deep, kc even (packing pads
+     * C tile (6 × NR) = start tile + Apanel·Bpanel (α is folded into the A panel), where the start tile is read
+     * from {@code in} (C itself, or a zero tile with inLd = 0) and the result written to C; panels are kc deep, kc even (packing pads
      * an odd depth with a zero step). Offsets are computed from k rather than carried as separate induction
      * variables, which lets C2 hoist the segment's bounds checks (measured: 43 → 50 GFLOP/s single-threaded on the
      * same data). The accumulators start from C rather than zero: the loads are issued first and their cache
@@ -352,13 +361,13 @@ public final class Gemm {
      * what C2 inlines, and a call that is not inlined boxes every vector.
      */
     private static void microKernel(float[] ap, int aOff, MemorySegment bp, long bOff, int kc,
-                                    float[] C, int cOff, int ldc) {
-        FloatVector c00 = FloatVector.fromArray(S, C, cOff), c01 = FloatVector.fromArray(S, C, cOff + L);
-        FloatVector c10 = FloatVector.fromArray(S, C, cOff + ldc), c11 = FloatVector.fromArray(S, C, cOff + ldc + L);
-        FloatVector c20 = FloatVector.fromArray(S, C, cOff + 2 * ldc), c21 = FloatVector.fromArray(S, C, cOff + 2 * ldc + L);
-        FloatVector c30 = FloatVector.fromArray(S, C, cOff + 3 * ldc), c31 = FloatVector.fromArray(S, C, cOff + 3 * ldc + L);
-        FloatVector c40 = FloatVector.fromArray(S, C, cOff + 4 * ldc), c41 = FloatVector.fromArray(S, C, cOff + 4 * ldc + L);
-        FloatVector c50 = FloatVector.fromArray(S, C, cOff + 5 * ldc), c51 = FloatVector.fromArray(S, C, cOff + 5 * ldc + L);
+                                    float[] in, int inOff, int inLd, float[] C, int cOff, int ldc) {
+        FloatVector c00 = FloatVector.fromArray(S, in, inOff), c01 = FloatVector.fromArray(S, in, inOff + L);
+        FloatVector c10 = FloatVector.fromArray(S, in, inOff + inLd), c11 = FloatVector.fromArray(S, in, inOff + inLd + L);
+        FloatVector c20 = FloatVector.fromArray(S, in, inOff + 2 * inLd), c21 = FloatVector.fromArray(S, in, inOff + 2 * inLd + L);
+        FloatVector c30 = FloatVector.fromArray(S, in, inOff + 3 * inLd), c31 = FloatVector.fromArray(S, in, inOff + 3 * inLd + L);
+        FloatVector c40 = FloatVector.fromArray(S, in, inOff + 4 * inLd), c41 = FloatVector.fromArray(S, in, inOff + 4 * inLd + L);
+        FloatVector c50 = FloatVector.fromArray(S, in, inOff + 5 * inLd), c51 = FloatVector.fromArray(S, in, inOff + 5 * inLd + L);
         FloatVector b0, b1, x;
         // Written "k + 2 <= kc", not "k < kc": with the latter C2 builds a loop that runs at half the speed.
         for (int k = 0; k + 2 <= kc; k += 2) {
@@ -508,6 +517,9 @@ public final class Gemm {
     }
 
     private static void scaleC(int M, int N, float beta, float[] C, int offC, int ldc) {
+        if (beta == 1f) {
+            return;
+        }
         for (int m = 0; m < M; m++) {
             if (beta == 0f) {
                 java.util.Arrays.fill(C, offC + m * ldc, offC + m * ldc + N, 0f);
