@@ -20,8 +20,10 @@ import java.util.WeakHashMap;
  * NN (dx = dout·W), NT (y = x·Wᵀ) and TN (dW = doutᵀ·x).
  *
  * <p>The structure is GotoBLAS's: B is packed into column panels of {@link #NR} floats (KC rows deep) that stay
- * in L1, A into row panels of {@link #MR}, and a register-blocked micro-kernel keeps a 6×(2 vectors) tile of
- * C in twelve accumulators, doing 2 loads and 6 broadcasts per 12 FMAs. Work is split over {@link Parallel}
+ * in L1, A into row-major blocks KC wide, and a register-blocked micro-kernel keeps a 6×(2 vectors) tile of
+ * C in twelve accumulators, doing 2 loads and 6 broadcasts per 12 FMAs. Packed A keeps op(A)'s rows as rows, a
+ * constant KC apart, so that packing a plain activation matrix is a row copy, while the kernel still addresses
+ * its six rows with constant offsets. Work is split over {@link Parallel}
  * by columns of C (or rows, when C is tall and narrow); each thread packs its own panels, so threads never wait
  * for each other. Either operand may be stored as bf16 or f16: packing widens it to float32, so a frozen
  * half-precision weight costs half the memory and no extra pass.
@@ -36,7 +38,7 @@ public final class Gemm {
     private static final long NR_BYTES = NR * 4L;
     private static final long L_BYTES = L * 4L;
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
-    private static final int KC = Math.max(2, Integer.getInteger("lora4j.gemm.kc", 256) & ~1);   // even: see packPanels
+    private static final int KC = Math.max(2, Integer.getInteger("lora4j.gemm.kc", 256) & ~1);   // even: see packPanels; the row stride of packed A
     private static final int MC = Integer.getInteger("lora4j.gemm.mc", 96);
     /** Below this many multiply-adds a single thread is faster than handing work to the pool. */
     private static final long PARALLEL_THRESHOLD = 1L << 18;
@@ -123,7 +125,7 @@ public final class Gemm {
             if (b.length < n) {
                 b = new float[n];
             }
-            packPanels(b, op, true, n0, n1, 0, K);
+            packPanels(b, op, n0, n1, 0, K);
             if (bAligned.byteSize() < n * 4L) {
                 bAligned = Arena.ofAuto().allocate(n * 4L, 64);
             }
@@ -219,7 +221,7 @@ public final class Gemm {
         int padFull = ceilDiv(N, NR) * NR;
         int padLocal = ceilDiv(c1 - c0, NR) * NR;
         float[] local = new float[padLocal * even(K)];
-        packPanels(local, b, true, c0, c1, 0, K);
+        packPanels(local, b, c0, c1, 0, K);
         for (int pc = 0; pc < K; pc += KC) {
             int depth = even(Math.min(KC, K - pc));
             MemorySegment.copy(local, pc * padLocal, dst, ValueLayout.JAVA_FLOAT, ((long) pc * padFull + (long) c0 * depth) * 4,
@@ -271,7 +273,7 @@ public final class Gemm {
         Buffers shared = BUFFERS.get();
         if (splitColumns) {
             int mPad = ceilDiv(M, MR) * MR;
-            float[] ap = shared.a(mPad * even(K));
+            float[] ap = shared.a(packedASize(mPad, K));
             Parallel.forEach(tasks > 1 ? ceilDiv(K, KC) : 1, blk -> {
                 int k0 = tasks > 1 ? blk * KC : 0;
                 packA(ap, a, 0, M, k0, tasks > 1 ? Math.min(K, k0 + KC) : K, alpha);
@@ -301,7 +303,7 @@ public final class Gemm {
                 Buffers own = BUFFERS.get();
                 int mPad = ceilDiv(m1 - m0, MR) * MR;
                 // The shared B lives in the calling thread's b buffers; tasks only ever touch their own a.
-                float[] ap = own.a(mPad * even(K));
+                float[] ap = own.a(packedASize(mPad, K));
                 packA(ap, a, m0, m1, 0, K, alpha);
                 multiply(ap, mPad, m1 - m0, bs, 0, nPad, N, K, C, offC + m0 * ldc, ldc, beta == 0f, own.tile);
             });
@@ -329,7 +331,7 @@ public final class Gemm {
                     long bOff = (bBlock + (long) (bCol0 + jr) * kc) * 4;
                     for (int ir = ic; ir < icEnd; ir += MR) {
                         int mr = Math.min(MR, rows - ir);
-                        int aOff = aBlock + ir * kc;
+                        int aOff = aBlock + ir * KC;
                         int c = cOff + ir * ldc + jr;
                         // One call site, so that C2 compiles (or inlines) the micro-kernel once, whatever the edges.
                         boolean full = mr == MR && nr == NR;
@@ -350,9 +352,9 @@ public final class Gemm {
     }
 
     /**
-     * C tile (6 × NR) = start tile + Apanel·Bpanel (α is folded into the A panel), where the start tile is read
-     * from {@code in} (C itself, or a zero tile with inLd = 0) and the result written to C; panels are kc deep, kc even (packing pads
-     * an odd depth with a zero step). Offsets are computed from k rather than carried as separate induction
+     * C tile (6 × NR) = start tile + A rows·Bpanel (α is folded into packed A), where the start tile is read from
+     * {@code in} (C itself, or a zero tile with inLd = 0) and the result written to C. The six A rows start at
+     * aOff, KC apart; A and B are kc deep, kc even (packing pads an odd depth with a zero step). Offsets are computed from k rather than carried as separate induction
      * variables, which lets C2 hoist the segment's bounds checks (measured: 43 → 50 GFLOP/s single-threaded on the
      * same data). The accumulators start from C rather than zero: the loads are issued first and their cache
      * misses overlap the FMA loop, which is the prefetch Java cannot otherwise express. Twelve accumulators, two
@@ -372,34 +374,34 @@ public final class Gemm {
         // Written "k + 2 <= kc", not "k < kc": with the latter C2 builds a loop that runs at half the speed.
         for (int k = 0; k + 2 <= kc; k += 2) {
             long b = bOff + k * NR_BYTES;
-            int a = aOff + k * MR;
+            int a = aOff + k;
             b0 = FloatVector.fromMemorySegment(S, bp, b, ORDER);
             b1 = FloatVector.fromMemorySegment(S, bp, b + L_BYTES, ORDER);
             x = FloatVector.broadcast(S, ap[a]);
             c00 = b0.fma(x, c00); c01 = b1.fma(x, c01);
-            x = FloatVector.broadcast(S, ap[a + 1]);
+            x = FloatVector.broadcast(S, ap[a + 1 * KC]);
             c10 = b0.fma(x, c10); c11 = b1.fma(x, c11);
-            x = FloatVector.broadcast(S, ap[a + 2]);
+            x = FloatVector.broadcast(S, ap[a + 2 * KC]);
             c20 = b0.fma(x, c20); c21 = b1.fma(x, c21);
-            x = FloatVector.broadcast(S, ap[a + 3]);
+            x = FloatVector.broadcast(S, ap[a + 3 * KC]);
             c30 = b0.fma(x, c30); c31 = b1.fma(x, c31);
-            x = FloatVector.broadcast(S, ap[a + 4]);
+            x = FloatVector.broadcast(S, ap[a + 4 * KC]);
             c40 = b0.fma(x, c40); c41 = b1.fma(x, c41);
-            x = FloatVector.broadcast(S, ap[a + 5]);
+            x = FloatVector.broadcast(S, ap[a + 5 * KC]);
             c50 = b0.fma(x, c50); c51 = b1.fma(x, c51);
             b0 = FloatVector.fromMemorySegment(S, bp, b + NR_BYTES, ORDER);
             b1 = FloatVector.fromMemorySegment(S, bp, b + NR_BYTES + L_BYTES, ORDER);
-            x = FloatVector.broadcast(S, ap[a + MR]);
+            x = FloatVector.broadcast(S, ap[a + 1]);
             c00 = b0.fma(x, c00); c01 = b1.fma(x, c01);
-            x = FloatVector.broadcast(S, ap[a + MR + 1]);
+            x = FloatVector.broadcast(S, ap[a + 1 * KC + 1]);
             c10 = b0.fma(x, c10); c11 = b1.fma(x, c11);
-            x = FloatVector.broadcast(S, ap[a + MR + 2]);
+            x = FloatVector.broadcast(S, ap[a + 2 * KC + 1]);
             c20 = b0.fma(x, c20); c21 = b1.fma(x, c21);
-            x = FloatVector.broadcast(S, ap[a + MR + 3]);
+            x = FloatVector.broadcast(S, ap[a + 3 * KC + 1]);
             c30 = b0.fma(x, c30); c31 = b1.fma(x, c31);
-            x = FloatVector.broadcast(S, ap[a + MR + 4]);
+            x = FloatVector.broadcast(S, ap[a + 4 * KC + 1]);
             c40 = b0.fma(x, c40); c41 = b1.fma(x, c41);
-            x = FloatVector.broadcast(S, ap[a + MR + 5]);
+            x = FloatVector.broadcast(S, ap[a + 5 * KC + 1]);
             c50 = b0.fma(x, c50); c51 = b1.fma(x, c51);
         }
         c00.intoArray(C, cOff);
@@ -418,97 +420,104 @@ public final class Gemm {
 
     /** Packs rows [m0, m1) of op(A) for the K blocks in [k0, k1) and folds α into them. */
     private static void packA(float[] ap, Operand a, int m0, int m1, int k0, int k1, float alpha) {
-        packPanels(ap, a, false, m0, m1, k0, k1);
-        if (alpha != 1f) {
-            int mPad = ceilDiv(m1 - m0, MR) * MR;
-            VectorOps.scale(ap, k0 * mPad, alpha, even(k1 - k0) * mPad);
-        }
-    }
-
-    /**
-     * Packs rows [r0, r1) of op(A) (or columns [r0, r1) of op(B) when {@code isB}) into panels of MR rows
-     * (NR columns), zero-padded, in KC-deep blocks: block pc starts at pc·pad, and panel p of it at
-     * pc·pad + p·depth, holding kc steps of MR (NR) values and, when kc is odd, one step of zeros (depth = kc
-     * rounded up to even, as the micro-kernel takes two steps at a time). Only the blocks of K in [k0, k1) are
-     * written; k0 is a multiple of KC and k1 is one or K.
-     */
-    static void packPanels(float[] dst, Operand op, boolean isB, int r0, int r1, int k0, int K) {
-        int width = isB ? NR : MR;
-        int pad = ceilDiv(r1 - r0, width) * width;
-        // For A, "along" a panel's rows means walking op(A) down its rows; for B, along op(B)'s columns.
-        // Either way the stored matrix is contiguous along K when the operand is (A not transposed) or
-        // (B transposed), and contiguous along the panel otherwise.
-        boolean contiguousAlongK = isB == op.trans();
-        for (int pc = k0; pc < K; pc += KC) {
-            int kc = Math.min(KC, K - pc);
+        int rows = m1 - m0, mPad = ceilDiv(rows, MR) * MR;
+        boolean plain = !a.trans();   // each row of op(A) is a stored row, contiguous along K
+        float[] f32 = a.f32();
+        for (int pc = k0; pc < k1; pc += KC) {
+            int kc = Math.min(KC, k1 - pc);
+            int block = pc * mPad;
+            if (plain) {
+                for (int r = 0; r < rows; r++) {
+                    a.copyRun(a.offset() + (m0 + r) * a.ld() + pc, ap, block + r * KC, 1, kc);
+                }
+            } else {
+                int src = a.offset() + pc * a.ld() + m0;
+                int r = 0;
+                for (; f32 != null && r + MR <= rows; r += MR) {
+                    packSixRuns(ap, block + r * KC, f32, src + r, a.ld(), kc);
+                }
+                for (; r < rows; r++) {
+                    for (int k = 0; k < kc; k++) {
+                        ap[block + r * KC + k] = a.get(m0 + r, pc + k);
+                    }
+                }
+            }
+            // The micro-kernel reads `depth` steps of MR rows: the odd step and the padding rows must be zeros.
             int depth = even(kc);
-            for (int p = 0; p < r1 - r0; p += width) {
-                int count = Math.min(width, r1 - r0 - p);
-                int base = pc * pad + p * depth;
-                float[] f32 = op.f32();
-                if (f32 != null && !contiguousAlongK && count == MR && width == MR) {
-                    packSixRuns(dst, base, f32, op.offset() + pc * op.ld() + r0 + p, op.ld(), kc);
-                } else if (f32 != null && !contiguousAlongK && (count == NR || count == L)) {
-                    // Runs of one or two vectors along the panel, copied as vectors: a copyRun call per run of
-                    // 16 values cost five times the copy, which matters for attention's per-head products.
-                    packVectorRuns(dst, base, width, f32, op.offset() + pc * op.ld() + r0 + p, op.ld(), count, kc);
-                } else if (f32 != null && contiguousAlongK && count == MR && width == MR) {
-                    packSixRows(dst, base, f32, op.offset() + (r0 + p) * op.ld() + pc, op.ld(), kc);
-                } else if (contiguousAlongK) {
-                    for (int i = 0; i < count; i++) {
-                        op.copyRun(op.offset() + (r0 + p + i) * op.ld() + pc, dst, base + i, width, kc);
-                    }
-                } else {
-                    for (int k = 0; k < kc; k++) {
-                        op.copyRun(op.offset() + (pc + k) * op.ld() + r0 + p, dst, base + k * width, 1, count);
-                    }
+            for (int r = 0; r < mPad; r++) {
+                java.util.Arrays.fill(ap, block + r * KC + (r < rows ? kc : 0), block + r * KC + depth, 0f);
+            }
+            if (alpha != 1f) {
+                for (int r = 0; r < rows; r++) {
+                    VectorOps.scale(ap, block + r * KC, alpha, kc);
                 }
-                if (count < width) {
-                    for (int k = 0; k < kc; k++) {
-                        java.util.Arrays.fill(dst, base + k * width + count, base + (k + 1) * width, 0f);
-                    }
-                }
-                java.util.Arrays.fill(dst, base + kc * width, base + depth * width, 0f);
             }
         }
     }
 
-    // kc runs of MR floats, `ld` apart in src, into consecutive A panel steps (a transposed A, as attention's
-    // attᵀ): six plain copies per step, where a copyRun call per run of six cost more than the copies.
+    /** Floats of packed A for rows padded to mPad and all of K: one mPad × KC row-major block per KC of K. */
+    private static int packedASize(int mPad, int K) {
+        return mPad * KC * Math.max(1, ceilDiv(K, KC));
+    }
+
+    /**
+     * Packs columns [r0, r1) of op(B) into panels of NR columns, zero-padded, in KC-deep blocks: block pc starts
+     * at pc·pad, and panel p of it at pc·pad + p·depth, holding kc steps of NR values and, when kc is odd, one
+     * step of zeros (depth = kc rounded up to even, as the micro-kernel takes two steps at a time). Only the
+     * blocks of K in [k0, K) are written; k0 is a multiple of KC.
+     */
+    static void packPanels(float[] dst, Operand op, int r0, int r1, int k0, int K) {
+        int pad = ceilDiv(r1 - r0, NR) * NR;
+        for (int pc = k0; pc < K; pc += KC) {
+            int kc = Math.min(KC, K - pc);
+            int depth = even(kc);
+            for (int p = 0; p < r1 - r0; p += NR) {
+                int count = Math.min(NR, r1 - r0 - p);
+                int base = pc * pad + p * depth;
+                float[] f32 = op.f32();
+                if (f32 != null && !op.trans() && (count == NR || count == L)) {
+                    // Runs of one or two vectors along the panel, copied as vectors: a copyRun call per run of
+                    // 16 values cost five times the copy, which matters for attention's per-head products.
+                    packVectorRuns(dst, base, f32, op.offset() + pc * op.ld() + r0 + p, op.ld(), count, kc);
+                } else if (op.trans()) {
+                    for (int i = 0; i < count; i++) {
+                        op.copyRun(op.offset() + (r0 + p + i) * op.ld() + pc, dst, base + i, NR, kc);
+                    }
+                } else {
+                    for (int k = 0; k < kc; k++) {
+                        op.copyRun(op.offset() + (pc + k) * op.ld() + r0 + p, dst, base + k * NR, 1, count);
+                    }
+                }
+                if (count < NR) {
+                    for (int k = 0; k < kc; k++) {
+                        java.util.Arrays.fill(dst, base + k * NR + count, base + (k + 1) * NR, 0f);
+                    }
+                }
+                java.util.Arrays.fill(dst, base + kc * NR, base + depth * NR, 0f);
+            }
+        }
+    }
+
+    // kc runs of MR floats, `ld` apart in src (a transposed A, as attention's attᵀ), into six rows of a packed
+    // A block: six plain copies per step, where a copyRun call per run of six cost more than the copies.
     private static void packSixRuns(float[] dst, int base, float[] src, int s0, int ld, int kc) {
         for (int k = 0; k < kc; k++) {
             int s = s0 + k * ld;
-            int d = base + k * MR;
+            int d = base + k;
             dst[d] = src[s];
-            dst[d + 1] = src[s + 1];
-            dst[d + 2] = src[s + 2];
-            dst[d + 3] = src[s + 3];
-            dst[d + 4] = src[s + 4];
-            dst[d + 5] = src[s + 5];
+            dst[d + KC] = src[s + 1];
+            dst[d + 2 * KC] = src[s + 2];
+            dst[d + 3 * KC] = src[s + 3];
+            dst[d + 4 * KC] = src[s + 4];
+            dst[d + 5 * KC] = src[s + 5];
         }
     }
 
-    // Six rows of op(A), each contiguous along K (a plain activation matrix), interleaved into consecutive A panel
-    // steps: one pass with six loads and six adjacent stores per step, where a strided copy per row went over the
-    // panel six times (packing 2048×1536: 8.5 → 3.9 ms; rows that fit in L2 pack no faster).
-    private static void packSixRows(float[] dst, int base, float[] src, int s0, int ld, int kc) {
-        int s1 = s0 + ld, s2 = s1 + ld, s3 = s2 + ld, s4 = s3 + ld, s5 = s4 + ld;
-        for (int k = 0; k < kc; k++) {
-            int d = base + k * MR;
-            dst[d] = src[s0 + k];
-            dst[d + 1] = src[s1 + k];
-            dst[d + 2] = src[s2 + k];
-            dst[d + 3] = src[s3 + k];
-            dst[d + 4] = src[s4 + k];
-            dst[d + 5] = src[s5 + k];
-        }
-    }
-
-    // kc runs of `count` (L or 2L) floats, `ld` apart in src, into consecutive panel steps `width` apart.
-    private static void packVectorRuns(float[] dst, int base, int width, float[] src, int s0, int ld, int count, int kc) {
+    // kc runs of `count` (L or 2L) floats, `ld` apart in src, into consecutive B panel steps.
+    private static void packVectorRuns(float[] dst, int base, float[] src, int s0, int ld, int count, int kc) {
         for (int k = 0; k < kc; k++) {
             int s = s0 + k * ld;
-            int d = base + k * width;
+            int d = base + k * NR;
             FloatVector.fromArray(S, src, s).intoArray(dst, d);
             if (count == 2 * L) {
                 FloatVector.fromArray(S, src, s + L).intoArray(dst, d + L);
