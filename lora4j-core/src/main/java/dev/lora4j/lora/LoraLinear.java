@@ -220,13 +220,30 @@ public final class LoraLinear extends LoraLayer {
 
     @Override
     public Tensor backward(Tensor dout) {
-        Tensor dBase = base.backward(dout);
+        return backward(dout, true);
+    }
+
+    @Override
+    public void backwardParametersOnly(Tensor dout) {
+        backward(dout, false);
+    }
+
+    // With inputGradient false, only parameter gradients: the base layer and the LoRA branch skip d/dx.
+    private Tensor backward(Tensor dout, boolean inputGradient) {
+        Tensor dBase = null;
+        if (inputGradient) {
+            dBase = base.backward(dout);
+        } else {
+            base.backwardParametersOnly(dout);
+        }
         if (applied.isEmpty()) {
             return dBase;
         }
         int n = x2.dim(0);
         Tensor d = dout.contiguous().view(n, out);
-        dx = Tensor.reuse(dx, Shape.of(n, in)).copyFrom(dBase.view(n, in));
+        if (inputGradient) {
+            dx = Tensor.reuse(dx, Shape.of(n, in)).copyFrom(dBase.view(n, in));
+        }
         for (String name : applied) {
             Adapter a = adapter(name);
             Step st = steps.get(name);
@@ -237,6 +254,10 @@ public final class LoraLinear extends LoraLayer {
             Parameter pa = weightA(name), pb = weightB(name), pr = weightR(name);
             if (pb.requiresGrad()) {
                 Ops.matmul("lora_B", pb.grad(), a.scaling(), dLora, true, st.g, false, 1f);      // dB += s·dᵀ·g
+            }
+            boolean belowB = inputGradient || pa.requiresGrad() || (pr != null && pr.requiresGrad());
+            if (!belowB) {
+                continue;
             }
             st.dg = Tensor.reuse(st.dg, Shape.of(n, a.r()));
             Ops.matmul("lora_B", st.dg, a.scaling(), dLora, false, pb.value(), false, 0f);         // dg = s·d·B
@@ -252,6 +273,9 @@ public final class LoraLinear extends LoraLayer {
             if (pa.requiresGrad()) {
                 Ops.matmul("lora_A", pa.grad(), dh, true, st.xd, false, 1f);                       // dA += dhᵀ·xd
             }
+            if (!inputGradient) {
+                continue;
+            }
             st.dxd = Tensor.reuse(st.dxd, Shape.of(n, in));
             if (a.dora()) {                                  // the base path through x_d, scaled by (factor − 1)
                 Ops.matmul("base_layer", st.dxd, st.dScaled, false, base.weight().value(), base.fanInFanOut(), 0f);
@@ -261,7 +285,7 @@ public final class LoraLinear extends LoraLayer {
             }
             dx.addInPlace(loraDropout.get(name).backward(st.dxd));
         }
-        return dx.view(inputShape.toArray());
+        return inputGradient ? dx.view(inputShape.toArray()) : null;
     }
 
     // Returns dout⊙factor (the gradient reaching the LoRA branch before s); leaves dout⊙(factor − 1) in st.dScaled

@@ -90,6 +90,23 @@ public abstract sealed class DenseLayer extends Module permits Linear, Conv1D {
 
     @Override
     public Tensor backward(Tensor dout) {                               // (…, out) -> (…, in)
+        Tensor d = parameterGradients(dout);
+        dinp = Tensor.reuse(dinp, input.shape());
+        if (weight.requiresGrad()) {
+            Ops.matmul(typeName(), dinp, d, false, weight.value(), fanInFanOut, 0f);      // dx = dout·W
+        } else {
+            Ops.matmulFrozen(typeName(), dinp, d, false, weight.value(), fanInFanOut, 0f);
+        }
+        return dinp.view(inputShape.toArray());
+    }
+
+    @Override
+    public void backwardParametersOnly(Tensor dout) {
+        parameterGradients(dout);
+    }
+
+    // Accumulates dW and db for the last forward; returns dout as (N, out).
+    private Tensor parameterGradients(Tensor dout) {
         if (input == null) {
             throw new IllegalStateException(typeName() + ".backward called before forward");
         }
@@ -108,13 +125,7 @@ public abstract sealed class DenseLayer extends Module permits Linear, Conv1D {
         if (bias != null && bias.requiresGrad()) {
             Ops.addColumnSums(bias.grad(), d);
         }
-        dinp = Tensor.reuse(dinp, input.shape());
-        if (weight.requiresGrad()) {
-            Ops.matmul(typeName(), dinp, d, false, weight.value(), fanInFanOut, 0f);      // dx = dout·W
-        } else {
-            Ops.matmulFrozen(typeName(), dinp, d, false, weight.value(), fanInFanOut, 0f);
-        }
-        return dinp.view(inputShape.toArray());
+        return d;
     }
 
     @Override

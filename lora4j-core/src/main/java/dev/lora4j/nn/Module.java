@@ -202,6 +202,53 @@ public abstract class Module {
     }
 
     /**
+     * Backward for a caller that needs no gradient for this module's input: accumulates the same parameter
+     * gradients as {@link #backward} and may skip the rest, as autograd skips the inputs that do not require
+     * grad. A frozen base layer then computes nothing, a container stops below its last trainable child, and
+     * a model whose embeddings are frozen runs no backward through the layers under its lowest trainable one.
+     * The default runs {@link #backward} when any parameter in the tree is trainable, and nothing otherwise.
+     */
+    public void backwardParametersOnly(Tensor dout) {
+        if (hasTrainableParameters()) {
+            backward(dout);
+        }
+    }
+
+    /**
+     * {@link #backwardParametersOnly} through modules that were applied one after another, first applied first:
+     * full backward down to the lowest one with trainable parameters, parameters only there, nothing below.
+     */
+    protected static void backwardParametersOnly(Tensor dout, Module... appliedInOrder) {
+        int lowest = 0;
+        while (lowest < appliedInOrder.length && !appliedInOrder[lowest].hasTrainableParameters()) {
+            lowest++;
+        }
+        if (lowest == appliedInOrder.length) {
+            return;
+        }
+        Tensor d = dout;
+        for (int i = appliedInOrder.length - 1; i > lowest; i--) {
+            d = appliedInOrder[i].backward(d);
+        }
+        appliedInOrder[lowest].backwardParametersOnly(d);
+    }
+
+    /** Whether any parameter of this module or its descendants requires a gradient. */
+    public boolean hasTrainableParameters() {
+        for (Parameter p : parameters.values()) {
+            if (p.requiresGrad()) {
+                return true;
+            }
+        }
+        for (Module c : children.values()) {
+            if (c.hasTrainableParameters()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
      * A new module of the same type and sizes, with its own parameters (their values need not match): what
      * PEFT's modules_to_save deep-copies a module into before copying the values over.
      *

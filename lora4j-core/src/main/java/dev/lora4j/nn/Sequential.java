@@ -51,4 +51,13 @@ public final class Sequential extends Module {
         }
         return d;
     }
+
+    @Override
+    public void backwardParametersOnly(Tensor dout) {
+        Module[] applied = new Module[order.size()];
+        for (int i = 0; i < applied.length; i++) {
+            applied[i] = children().get(order.get(i));
+        }
+        backwardParametersOnly(dout, applied);
+    }
 }

@@ -74,4 +74,15 @@ public final class BertLayer extends FamilyModule {
         dx = Tensor.reuse(dx, dself.shape()).copyFrom(dself).addInPlace(attentionOutput.residualGradient());
         return dx;
     }
+
+    @Override
+    public void backwardParametersOnly(Tensor dout) {
+        if (!self.hasTrainableParameters() && !attentionOutput.hasTrainableParameters()) {
+            backwardParametersOnly(dout, intermediate, act, output);
+            return;
+        }
+        Tensor dmid = intermediate.backward(act.backward(output.backward(dout)));
+        da = Tensor.reuse(da, dmid.shape()).copyFrom(dmid).addInPlace(output.residualGradient());
+        backwardParametersOnly(da, self, attentionOutput);    // the residual around self needs no gradient
+    }
 }

@@ -46,6 +46,11 @@ public final class BertModel extends FamilyModule {
         public Tensor backward(Tensor dout) {
             return stack.backward(dout);
         }
+
+        @Override
+        public void backwardParametersOnly(Tensor dout) {
+            stack.backwardParametersOnly(dout);
+        }
     }
 
     /** BERT with or without the pooler. */
@@ -107,14 +112,17 @@ public final class BertModel extends FamilyModule {
         return pooler.forward(hidden);
     }
 
-    /** Backward through the pooler (from d(pooled)), adding into d(hidden) if given; then through the encoder. */
+    /**
+     * Backward through the pooler (from d(pooled)), adding into d(hidden) if given; then through the encoder, down
+     * to the lowest layer with a trainable parameter (all the way into the embeddings only if they train).
+     */
     public void backward(Tensor dhiddenFromTokens, Tensor dpooled) {
         Tensor d = dhiddenFromTokens;
         if (dpooled != null) {
             Tensor fromPool = pooler.backward(dpooled);
             d = d == null ? fromPool : (dhidden = Tensor.reuse(dhidden, d.shape()).copyFrom(d).addInPlace(fromPool));
         }
-        embeddings.backward(encoder.backward(d));
+        backwardParametersOnly(d, embeddings, encoder);
     }
 
     @Override

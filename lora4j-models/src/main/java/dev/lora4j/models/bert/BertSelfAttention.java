@@ -43,4 +43,15 @@ public final class BertSelfAttention extends FamilyModule {
                 .addInPlace(child("value").backward(g[2]));
         return dx;
     }
+
+    @Override
+    public void backwardParametersOnly(Tensor dout) {
+        if (!hasTrainableParameters()) {
+            return;
+        }
+        Tensor[] g = attention.backwardSeparate(dout);
+        child("query").backwardParametersOnly(g[0]);
+        child("key").backwardParametersOnly(g[1]);
+        child("value").backwardParametersOnly(g[2]);
+    }
 }

@@ -46,4 +46,14 @@ public final class Gpt2Attention extends Module {
     public Tensor backward(Tensor dout) {
         return child("c_attn").backward(attention.backward(child("c_proj").backward(residDropout.backward(dout))));
     }
+
+    @Override
+    public void backwardParametersOnly(Tensor dout) {
+        Module cAttn = child("c_attn");
+        if (!cAttn.hasTrainableParameters()) {
+            child("c_proj").backwardParametersOnly(residDropout.backward(dout));
+            return;
+        }
+        cAttn.backwardParametersOnly(attention.backward(child("c_proj").backward(residDropout.backward(dout))));
+    }
 }

@@ -43,4 +43,14 @@ public final class Gpt2Block extends Module {
         dx = Tensor.reuse(dx, dout.shape()).copyFrom(dh).addInPlace(ln1.backward(attn.backward(dh)));
         return dx;
     }
+
+    @Override
+    public void backwardParametersOnly(Tensor dout) {
+        if (!ln1.hasTrainableParameters() && !attn.hasTrainableParameters()) {
+            backwardParametersOnly(dout, ln2, mlp);
+            return;
+        }
+        dh = Tensor.reuse(dh, dout.shape()).copyFrom(dout).addInPlace(ln2.backward(mlp.backward(dout)));
+        backwardParametersOnly(dh, ln1, attn);                 // the residual around attn needs no gradient
+    }
 }

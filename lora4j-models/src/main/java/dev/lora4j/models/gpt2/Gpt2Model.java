@@ -108,6 +108,10 @@ public final class Gpt2Model extends Module {
     /** Adds gradients into every trainable parameter given d(loss)/d(hidden states). Ids have no gradient. */
     @Override
     public Tensor backward(Tensor dout) {
+        if (!child("wte").hasTrainableParameters() && !child("wpe").hasTrainableParameters()) {
+            backwardParametersOnly(dout, h, lnF);        // below the lowest trainable block nothing needs a gradient
+            return null;
+        }
         Tensor dx = drop.backward(h.backward(lnF.backward(dout)));
         lookup("wte").backward(dx);
         lookup("wpe").backward(dx);

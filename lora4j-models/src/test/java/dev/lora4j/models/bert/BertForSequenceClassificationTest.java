@@ -7,6 +7,8 @@ import dev.lora4j.tensor.Tensor;
 import dev.lora4j.testing.Fixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -46,6 +48,29 @@ class BertForSequenceClassificationTest {
                 assertClose(f.tensor(name), params.get(name.substring("grad.".length())).grad(), 1e-5f, 1e-3f);
             }
         }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"bert.embeddings.", "bert.embeddings.|bert.encoder.layer.0.attention."})
+    void withFrozenLowerPartsTheTrainableGradientsStillMatchTorch(String frozenPrefixes) throws Exception {
+        // Backward then stops below the lowest trainable layer (no input gradient where nothing needs it).
+        BertForSequenceClassification model = BertForSequenceClassification.load(Fixtures.model("bert-tiny"), 0);
+        Map<String, Parameter> params = model.namedParameters();
+        params.forEach((name, p) -> p.setRequiresGrad(!name.matches("(" + frozenPrefixes.replace(".", "\\.") + ").*")));
+        Tensor logits = model.forward(f.ints("ids"), f.ints("token_types"), f.tensor("mask").toFloatArray(), 2, 6);
+        CrossEntropyLoss lossFn = new CrossEntropyLoss();
+        lossFn.forward(logits, f.ints("labels"), null);
+        model.zeroGrad();
+        model.backward(lossFn.backward(1f));
+        int compared = 0;
+        for (String name : f.names()) {
+            Parameter p = name.startsWith("grad.") ? params.get(name.substring("grad.".length())) : null;
+            if (p != null && p.requiresGrad()) {
+                assertClose(f.tensor(name), p.grad(), 1e-5f, 1e-3f);
+                compared++;
+            }
+        }
+        assertTrue(compared >= 4, "compared " + compared);
     }
 
     @Test

@@ -6,6 +6,8 @@ import dev.lora4j.nn.Parameter;
 import dev.lora4j.tensor.Tensor;
 import dev.lora4j.testing.Fixtures;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -58,6 +60,30 @@ class Gpt2LmHeadModelTest {
                 assertClose(f.tensor(name), params.get(param).grad(), 2e-5f, 1e-3f);
             }
         }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"transformer.wte.|transformer.wpe.", "transformer.wte.|transformer.wpe.|transformer.h.0.ln_1."})
+    void withFrozenEmbeddingsTheTrainableGradientsStillMatchTorch(String frozenPrefixes) throws Exception {
+        // Backward then stops below the lowest trainable layer (no input gradient where nothing needs it).
+        Gpt2LmHeadModel model = Gpt2LmHeadModel.load(Fixtures.model("gpt2-tiny"));
+        SafeTensors.Contents f = SafeTensors.read(Fixtures.model("gpt2_tiny_batch.safetensors"));
+        Map<String, Parameter> params = model.namedParameters();
+        params.forEach((name, p) -> p.setRequiresGrad(!name.matches("(" + frozenPrefixes.replace(".", "\\.") + ").*")));
+        int[] ids = f.ints("ids");
+        CrossEntropyLoss lossFn = new CrossEntropyLoss();
+        lossFn.forward(model.forward(ids, 2, 7), shiftedTargets(ids, 2, 7), null);
+        model.zeroGrad();
+        model.backward(lossFn.backward(1f));
+        int compared = 0;
+        for (String name : f.names()) {
+            Parameter p = name.startsWith("grad.") ? params.get("transformer." + name.substring("grad.".length())) : null;
+            if (p != null && p.requiresGrad()) {
+                assertClose(f.tensor(name), p.grad(), 2e-5f, 1e-3f);
+                compared++;
+            }
+        }
+        assertTrue(compared >= 4, "compared " + compared);
     }
 
     @Test
