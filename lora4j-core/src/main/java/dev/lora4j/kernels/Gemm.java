@@ -38,7 +38,9 @@ public final class Gemm {
     private static final long NR_BYTES = NR * 4L;
     private static final long L_BYTES = L * 4L;
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
-    private static final int KC = Math.max(2, Integer.getInteger("lora4j.gemm.kc", 256) & ~1);   // even: see packPanels; the row stride of packed A
+    /** K steps per micro-kernel iteration: packed blocks are padded with zero steps to a multiple of this. */
+    private static final int STEPS = 4;
+    private static final int KC = Math.max(STEPS, Integer.getInteger("lora4j.gemm.kc", 256) & -STEPS);   // the row stride of packed A
     private static final int MC = Integer.getInteger("lora4j.gemm.mc", 96);
     /** Below this many multiply-adds a single thread is faster than handing work to the pool. */
     private static final long PARALLEL_THRESHOLD = 1L << 18;
@@ -121,7 +123,7 @@ public final class Gemm {
          * up to a third of the kernel's speed, and which you get changes from run to run.
          */
         MemorySegment packB(Operand op, int n0, int n1, int K) {
-            int n = ceilDiv(n1 - n0, NR) * NR * even(K);
+            int n = ceilDiv(n1 - n0, NR) * NR * depth(K);
             if (b.length < n) {
                 b = new float[n];
             }
@@ -198,7 +200,7 @@ public final class Gemm {
                 }
             }
         }
-        int n = ceilDiv(N, NR) * NR * even(K);
+        int n = ceilDiv(N, NR) * NR * depth(K);
         MemorySegment seg = Arena.ofAuto().allocate(n * 4L, 64);
         int blocks = ceilDiv(N, NR);
         int perTask = Math.max(1, ceilDiv(blocks, Parallel.threads() * 4));
@@ -220,10 +222,10 @@ public final class Gemm {
     private static void packColumnsInPlace(MemorySegment dst, Operand b, int c0, int c1, int N, int K) {
         int padFull = ceilDiv(N, NR) * NR;
         int padLocal = ceilDiv(c1 - c0, NR) * NR;
-        float[] local = new float[padLocal * even(K)];
+        float[] local = new float[padLocal * depth(K)];
         packPanels(local, b, c0, c1, 0, K);
         for (int pc = 0; pc < K; pc += KC) {
-            int depth = even(Math.min(KC, K - pc));
+            int depth = depth(Math.min(KC, K - pc));
             MemorySegment.copy(local, pc * padLocal, dst, ValueLayout.JAVA_FLOAT, ((long) pc * padFull + (long) c0 * depth) * 4,
                     padLocal * depth);
         }
@@ -320,7 +322,7 @@ public final class Gemm {
     private static void multiply(float[] ap, int aPad, int rows, MemorySegment bs, int bCol0, int bPad, int cols, int K,
                                  float[] C, int cOff, int ldc, boolean overwrite, float[] tile) {
         for (int pc = 0; pc < K; pc += KC) {
-            int kc = even(Math.min(KC, K - pc));
+            int kc = depth(Math.min(KC, K - pc));
             boolean fresh = overwrite && pc == 0;
             int aBlock = pc * aPad;
             long bBlock = (long) pc * bPad;
@@ -354,13 +356,11 @@ public final class Gemm {
     /**
      * C tile (6 × NR) = start tile + A rows·Bpanel (α is folded into packed A), where the start tile is read from
      * {@code in} (C itself, or a zero tile with inLd = 0) and the result written to C. The six A rows start at
-     * aOff, KC apart; A and B are kc deep, kc even (packing pads an odd depth with a zero step). Offsets are computed from k rather than carried as separate induction
-     * variables, which lets C2 hoist the segment's bounds checks (measured: 43 → 50 GFLOP/s single-threaded on the
-     * same data). The accumulators start from C rather than zero: the loads are issued first and their cache
-     * misses overlap the FMA loop, which is the prefetch Java cannot otherwise express. Twelve accumulators, two
-     * loads of B and six broadcasts of A per step, the shape that fits AVX2's sixteen registers. The k loop is
-     * unrolled twice: once is loop-overhead bound, while more unrolling (or a store helper) grows the method past
-     * what C2 inlines, and a call that is not inlined boxes every vector.
+     * aOff, KC apart; A and B are kc deep, kc a multiple of {@link #STEPS} (packing pads with zero steps).
+     * The accumulators start from C rather than zero: the loads are issued first and their cache misses overlap
+     * the FMA loop, which is the prefetch Java cannot otherwise express. Twelve accumulators, two loads of B and
+     * six broadcasts of A per step, the shape that fits AVX2's sixteen registers (4 × 3 vectors and 5 × 2 were
+     * no faster). A store helper, or vectors kept across a call that is not inlined, would box every vector.
      */
     private static void microKernel(float[] ap, int aOff, MemorySegment bp, long bOff, int kc,
                                     float[] in, int inOff, int inLd, float[] C, int cOff, int ldc) {
@@ -371,8 +371,12 @@ public final class Gemm {
         FloatVector c40 = FloatVector.fromArray(S, in, inOff + 4 * inLd), c41 = FloatVector.fromArray(S, in, inOff + 4 * inLd + L);
         FloatVector c50 = FloatVector.fromArray(S, in, inOff + 5 * inLd), c51 = FloatVector.fromArray(S, in, inOff + 5 * inLd + L);
         FloatVector b0, b1, x;
-        // Written "k + 2 <= kc", not "k < kc": with the latter C2 builds a loop that runs at half the speed.
-        for (int k = 0; k + 2 <= kc; k += 2) {
+        // A counted loop over groups of four steps: with this much work per iteration C2 removes the bounds checks
+        // ahead of the loop without unrolling it into register spills (an uncounted two-step loop kept a check per
+        // load and ran 20% slower whenever the core was shared).
+        int groups = kc / STEPS;
+        for (int g = 0; g < groups; g++) {
+            int k = g * STEPS;
             long b = bOff + k * NR_BYTES;
             int a = aOff + k;
             b0 = FloatVector.fromMemorySegment(S, bp, b, ORDER);
@@ -389,8 +393,8 @@ public final class Gemm {
             c40 = b0.fma(x, c40); c41 = b1.fma(x, c41);
             x = FloatVector.broadcast(S, ap[a + 5 * KC]);
             c50 = b0.fma(x, c50); c51 = b1.fma(x, c51);
-            b0 = FloatVector.fromMemorySegment(S, bp, b + NR_BYTES, ORDER);
-            b1 = FloatVector.fromMemorySegment(S, bp, b + NR_BYTES + L_BYTES, ORDER);
+            b0 = FloatVector.fromMemorySegment(S, bp, b + 1 * NR_BYTES, ORDER);
+            b1 = FloatVector.fromMemorySegment(S, bp, b + 1 * NR_BYTES + L_BYTES, ORDER);
             x = FloatVector.broadcast(S, ap[a + 1]);
             c00 = b0.fma(x, c00); c01 = b1.fma(x, c01);
             x = FloatVector.broadcast(S, ap[a + 1 * KC + 1]);
@@ -402,6 +406,34 @@ public final class Gemm {
             x = FloatVector.broadcast(S, ap[a + 4 * KC + 1]);
             c40 = b0.fma(x, c40); c41 = b1.fma(x, c41);
             x = FloatVector.broadcast(S, ap[a + 5 * KC + 1]);
+            c50 = b0.fma(x, c50); c51 = b1.fma(x, c51);
+            b0 = FloatVector.fromMemorySegment(S, bp, b + 2 * NR_BYTES, ORDER);
+            b1 = FloatVector.fromMemorySegment(S, bp, b + 2 * NR_BYTES + L_BYTES, ORDER);
+            x = FloatVector.broadcast(S, ap[a + 2]);
+            c00 = b0.fma(x, c00); c01 = b1.fma(x, c01);
+            x = FloatVector.broadcast(S, ap[a + 1 * KC + 2]);
+            c10 = b0.fma(x, c10); c11 = b1.fma(x, c11);
+            x = FloatVector.broadcast(S, ap[a + 2 * KC + 2]);
+            c20 = b0.fma(x, c20); c21 = b1.fma(x, c21);
+            x = FloatVector.broadcast(S, ap[a + 3 * KC + 2]);
+            c30 = b0.fma(x, c30); c31 = b1.fma(x, c31);
+            x = FloatVector.broadcast(S, ap[a + 4 * KC + 2]);
+            c40 = b0.fma(x, c40); c41 = b1.fma(x, c41);
+            x = FloatVector.broadcast(S, ap[a + 5 * KC + 2]);
+            c50 = b0.fma(x, c50); c51 = b1.fma(x, c51);
+            b0 = FloatVector.fromMemorySegment(S, bp, b + 3 * NR_BYTES, ORDER);
+            b1 = FloatVector.fromMemorySegment(S, bp, b + 3 * NR_BYTES + L_BYTES, ORDER);
+            x = FloatVector.broadcast(S, ap[a + 3]);
+            c00 = b0.fma(x, c00); c01 = b1.fma(x, c01);
+            x = FloatVector.broadcast(S, ap[a + 1 * KC + 3]);
+            c10 = b0.fma(x, c10); c11 = b1.fma(x, c11);
+            x = FloatVector.broadcast(S, ap[a + 2 * KC + 3]);
+            c20 = b0.fma(x, c20); c21 = b1.fma(x, c21);
+            x = FloatVector.broadcast(S, ap[a + 3 * KC + 3]);
+            c30 = b0.fma(x, c30); c31 = b1.fma(x, c31);
+            x = FloatVector.broadcast(S, ap[a + 4 * KC + 3]);
+            c40 = b0.fma(x, c40); c41 = b1.fma(x, c41);
+            x = FloatVector.broadcast(S, ap[a + 5 * KC + 3]);
             c50 = b0.fma(x, c50); c51 = b1.fma(x, c51);
         }
         c00.intoArray(C, cOff);
@@ -443,7 +475,7 @@ public final class Gemm {
                 }
             }
             // The micro-kernel reads `depth` steps of MR rows: the odd step and the padding rows must be zeros.
-            int depth = even(kc);
+            int depth = depth(kc);
             for (int r = 0; r < mPad; r++) {
                 java.util.Arrays.fill(ap, block + r * KC + (r < rows ? kc : 0), block + r * KC + depth, 0f);
             }
@@ -462,15 +494,15 @@ public final class Gemm {
 
     /**
      * Packs columns [r0, r1) of op(B) into panels of NR columns, zero-padded, in KC-deep blocks: block pc starts
-     * at pc·pad, and panel p of it at pc·pad + p·depth, holding kc steps of NR values and, when kc is odd, one
-     * step of zeros (depth = kc rounded up to even, as the micro-kernel takes two steps at a time). Only the
+     * at pc·pad, and panel p of it at pc·pad + p·depth, holding kc steps of NR values and then zero steps up to
+     * depth (kc rounded up to a multiple of {@link #STEPS}, the micro-kernel's steps per iteration). Only the
      * blocks of K in [k0, K) are written; k0 is a multiple of KC.
      */
     static void packPanels(float[] dst, Operand op, int r0, int r1, int k0, int K) {
         int pad = ceilDiv(r1 - r0, NR) * NR;
         for (int pc = k0; pc < K; pc += KC) {
             int kc = Math.min(KC, K - pc);
-            int depth = even(kc);
+            int depth = depth(kc);
             for (int p = 0; p < r1 - r0; p += NR) {
                 int count = Math.min(NR, r1 - r0 - p);
                 int base = pc * pad + p * depth;
@@ -586,9 +618,9 @@ public final class Gemm {
         }
     }
 
-    /** n rounded up to even: the depth of a packed block. */
-    private static int even(int n) {
-        return (n + 1) & ~1;
+    /** kc rounded up to a multiple of STEPS: the depth of a packed block. */
+    private static int depth(int kc) {
+        return (kc + STEPS - 1) & -STEPS;
     }
 
     private static int ceilDiv(int a, int b) {
