@@ -27,7 +27,7 @@ class GemmTest {
             "false, true, 7, 5, 3, 1, 0",
             "true, false, 13, 17, 19, 1, 1",
             "true, true, 6, 16, 4, 0.5, 0.25",
-            "false, false, 97, 161, 300, 1, 1",     // K spans two KC blocks; edges in M and N
+            "false, false, 97, 161, 419, 1, 1",     // K spans two KC blocks, the last not a whole group of steps; edges in M and N
             "false, true, 200, 64, 513, 2, 0",      // large enough to run on several threads
             "true, false, 64, 200, 257, 1, 1",
             "true, true, 33, 47, 129, -1, 0.5",
