@@ -373,9 +373,11 @@ public final class Gemm {
         FloatVector c40 = FloatVector.fromArray(S, in, inOff + 4 * inLd), c41 = FloatVector.fromArray(S, in, inOff + 4 * inLd + L);
         FloatVector c50 = FloatVector.fromArray(S, in, inOff + 5 * inLd), c51 = FloatVector.fromArray(S, in, inOff + 5 * inLd + L);
         FloatVector b0, b1, x;
-        // A counted loop over groups of four steps: with this much work per iteration C2 removes the bounds checks
-        // ahead of the loop without unrolling it into register spills (an uncounted two-step loop kept a check per
-        // load and ran 20% slower whenever the core was shared).
+        // A counted loop over groups of four steps: C2 moves the checks on packed A out of the loop and does not
+        // unroll it into register spills (an uncounted two-step loop kept a check per load and ran 20% slower
+        // whenever the core was shared). B's offset is derived from the int k on purpose: written as a long product
+        // of g, C2 also splits the loop to drop the segment checks, and the split loop spills all twelve accumulators
+        // to the stack on every iteration.
         int groups = kc / STEPS;
         for (int g = 0; g < groups; g++) {
             int k = g * STEPS;
