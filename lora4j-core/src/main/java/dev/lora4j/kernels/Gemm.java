@@ -511,6 +511,10 @@ public final class Gemm {
                 int count = Math.min(NR, r1 - r0 - p);
                 int base = pc * pad + p * depth;
                 float[] f32 = op.f32();
+                if (count < NR) {
+                    // An edge panel (LoRA's r columns, say): clear it once rather than the gap after every run.
+                    java.util.Arrays.fill(dst, base, base + depth * NR, 0f);
+                }
                 if (f32 != null && !op.trans() && (count == NR || count == L)) {
                     // Runs of one or two vectors along the panel, copied as vectors: a copyRun call per run of
                     // 16 values cost five times the copy, which matters for attention's per-head products.
@@ -524,12 +528,9 @@ public final class Gemm {
                         op.copyRun(op.offset() + (pc + k) * op.ld() + r0 + p, dst, base + k * NR, 1, count);
                     }
                 }
-                if (count < NR) {
-                    for (int k = 0; k < kc; k++) {
-                        java.util.Arrays.fill(dst, base + k * NR + count, base + (k + 1) * NR, 0f);
-                    }
+                if (count == NR) {
+                    java.util.Arrays.fill(dst, base + kc * NR, base + depth * NR, 0f);
                 }
-                java.util.Arrays.fill(dst, base + kc * NR, base + depth * NR, 0f);
             }
         }
     }
