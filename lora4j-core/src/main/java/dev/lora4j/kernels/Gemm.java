@@ -478,7 +478,7 @@ public final class Gemm {
                     }
                 }
             }
-            // The micro-kernel reads `depth` steps of MR rows: the odd step and the padding rows must be zeros.
+            // The micro-kernel reads `depth` steps of MR rows: the steps past kc and the padding rows must be zeros.
             int depth = depth(kc);
             for (int r = 0; r < mPad; r++) {
                 java.util.Arrays.fill(ap, block + r * KC + (r < rows ? kc : 0), block + r * KC + depth, 0f);
