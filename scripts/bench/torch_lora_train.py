@@ -5,7 +5,9 @@
               on q and v of c_attn (loralib MergedLinear, enable_lora=[True, False, True], fan_in_fan_out),
               batch 4 x 128, next-token cross-entropy over the full vocabulary, AdamW.
   (b) minilm: all-MiniLM-L6-v2 shape (6 layers, 384 wide, 12 heads, intermediate 1536, vocab 30522), LoRA r=8,
-              alpha=16 on query and value, classifier head trained, batch 32 x 64, mean pooling, AdamW.
+              alpha=16 on query and value, classifier head trained, batch 32 x 64, mean pooling, AdamW, and the
+              model's hidden dropout of 0.1 where lora4j's BertForSequenceClassification applies it (after the
+              embeddings, on both residual branches of every layer, before the classifier), as in the demo.
 
 Run with Debian's python3-torch on OpenBLAS (libopenblas0-pthread installed), 2 threads:
   /usr/bin/python3 scripts/bench/torch_lora_train.py gpt2 --steps 6
@@ -105,9 +107,10 @@ class Gpt2(nn.Module):
 
 
 class BertLayer(nn.Module):
-    def __init__(self, C, H, I):
+    def __init__(self, C, H, I, p):
         super().__init__()
         self.H = H
+        self.drop1, self.drop2 = nn.Dropout(p), nn.Dropout(p)
         self.query, self.value = LoRALinear(C, C, 8, 16), LoRALinear(C, C, 8, 16)
         self.key, self.attn_out = frozen_linear(C, C), frozen_linear(C, C)
         self.inter, self.out = frozen_linear(C, I), frozen_linear(I, C)
@@ -119,28 +122,29 @@ class BertLayer(nn.Module):
         B, T, C = x.shape
         q, k, v = (t.view(B, T, self.H, C // self.H).transpose(1, 2) for t in (self.query(x), self.key(x), self.value(x)))
         att = ((q @ k.transpose(-2, -1)) / math.sqrt(C // self.H) + mask).softmax(-1)
-        x = self.ln1(x + self.attn_out((att @ v).transpose(1, 2).reshape(B, T, C)))
-        return self.ln2(x + self.out(F.gelu(self.inter(x))))
+        x = self.ln1(x + self.drop1(self.attn_out((att @ v).transpose(1, 2).reshape(B, T, C))))
+        return self.ln2(x + self.drop2(self.out(F.gelu(self.inter(x)))))
 
 
 class MiniLM(nn.Module):
-    def __init__(self, V=30522, C=384, L=6, H=12, I=1536):
+    def __init__(self, V=30522, C=384, L=6, H=12, I=1536, p=0.1):
         super().__init__()
         self.word, self.pos, self.token_type = nn.Embedding(V, C), nn.Embedding(512, C), nn.Embedding(2, C)
         self.ln = nn.LayerNorm(C)
-        self.layers = nn.ModuleList([BertLayer(C, H, I) for _ in range(L)])
+        self.drop_emb, self.drop_cls = nn.Dropout(p), nn.Dropout(p)
+        self.layers = nn.ModuleList([BertLayer(C, H, I, p) for _ in range(L)])
         self.classifier = nn.Linear(C, 2)
         for m in (self.word, self.pos, self.token_type, self.ln):
             m.requires_grad_(False)
 
     def forward(self, ids, mask):
         T = ids.shape[1]
-        x = self.ln(self.word(ids) + self.pos(torch.arange(T)) + self.token_type(torch.zeros_like(ids)))
+        x = self.drop_emb(self.ln(self.word(ids) + self.pos(torch.arange(T)) + self.token_type(torch.zeros_like(ids))))
         ext = (1.0 - mask[:, None, None, :]) * -1e4
         for layer in self.layers:
             x = layer(x, ext)
         pooled = (x * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)
-        return self.classifier(pooled)
+        return self.classifier(self.drop_cls(pooled))
 
 
 def main():
@@ -161,6 +165,7 @@ def main():
         mask = torch.ones(B, T)
         labels = torch.randint(0, 2, (B,))
         step_loss = lambda: F.cross_entropy(model(ids, mask), labels)
+    model.train()   # dropout active, as in training
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=1e-4, weight_decay=0.01)
     times = []
