@@ -58,6 +58,35 @@ public final class Gelu {
         });
     }
 
+    /**
+     * out[i] = gelu(inp[i]) and deriv[i] = gelu'(inp[i]) for i in [0, n), in one pass: training keeps the
+     * derivative so that the backward pass is a product, and the two share their tanh (or Φ) here instead of
+     * computing it again there.
+     */
+    public static void forwardWithDerivative(Kind kind, float[] out, float[] deriv, float[] inp, int n) {
+        Parallel.forRanges(n, (from, to) -> {
+            int i = from;
+            for (int end = from + S.loopBound(to - from); i < end; i += S.length()) {
+                FloatVector x = FloatVector.fromArray(S, inp, i);
+                if (kind == Kind.TANH) {
+                    FloatVector x2 = x.mul(x);
+                    FloatVector tanh = tanhOf(x, x2);
+                    FloatVector cdf = tanh.add(1f).mul(0.5f);
+                    x.mul(cdf).intoArray(out, i);
+                    tanhDerivative(x, x2, tanh, cdf).intoArray(deriv, i);
+                } else {
+                    FloatVector cdf = normalCdf(x);
+                    x.mul(cdf).intoArray(out, i);
+                    cdf.add(x.mul(normalPdf(x))).intoArray(deriv, i);
+                }
+            }
+            for (; i < to; i++) {
+                out[i] = value(kind, inp[i]);
+                deriv[i] = derivative(kind, inp[i]);
+            }
+        });
+    }
+
     /** dinp[i] = gelu'(inp[i])·dout[i] for i in [0, n); dinp may be dout. */
     public static void backward(Kind kind, float[] dinp, float[] inp, float[] dout, int n) {
         Parallel.forRanges(n, (from, to) -> {
@@ -73,18 +102,27 @@ public final class Gelu {
         });
     }
 
+    // tanh(√(2/π)·(x + 0.044715·x³)), given x² as well
+    private static FloatVector tanhOf(FloatVector x, FloatVector x2) {
+        return x2.mul(0.044715f).add(1f).mul(x).mul((float) SQRT_2_OVER_PI).lanewise(VectorOperators.TANH);
+    }
+
     // 0.5·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
     private static FloatVector tanhCdf(FloatVector x) {
-        FloatVector inner = x.mul(x).mul(0.044715f).add(1f).mul(x).mul((float) SQRT_2_OVER_PI);
-        return inner.lanewise(VectorOperators.TANH).add(1f).mul(0.5f);
+        return tanhOf(x, x.mul(x)).add(1f).mul(0.5f);
     }
 
     private static FloatVector tanhDerivative(FloatVector x) {
         FloatVector x2 = x.mul(x);
-        FloatVector tanh = x2.mul(0.044715f).add(1f).mul(x).mul((float) SQRT_2_OVER_PI).lanewise(VectorOperators.TANH);
+        FloatVector tanh = tanhOf(x, x2);
+        return tanhDerivative(x, x2, tanh, tanh.add(1f).mul(0.5f));
+    }
+
+    // cdf + x/2·sech²·d(inner)/dx, from the tanh and cdf the forward value already needed
+    private static FloatVector tanhDerivative(FloatVector x, FloatVector x2, FloatVector tanh, FloatVector cdf) {
         FloatVector sech2 = tanh.mul(tanh).neg().add(1f);
         FloatVector dInner = x2.mul(3f * 0.044715f).add(1f).mul((float) SQRT_2_OVER_PI);
-        return tanh.add(1f).mul(0.5f).add(x.mul(0.5f).mul(sech2).mul(dInner));
+        return cdf.add(x.mul(0.5f).mul(sech2).mul(dInner));
     }
 
     // Φ(x) = erfc(−x/√2)/2, with erfc of |z| from the Chebyshev fit and the reflection erfc(−z) = 2 − erfc(z).
@@ -99,10 +137,14 @@ public final class Gelu {
         return halfErfc.neg().add(1f).blend(halfErfc, x.compare(VectorOperators.LT, 0f));
     }
 
+    // φ(x) = exp(−x²/2)/√(2π)
+    private static FloatVector normalPdf(FloatVector x) {
+        return x.mul(x).mul(-0.5f).lanewise(VectorOperators.EXP).mul((float) INV_SQRT_2PI);
+    }
+
     // Φ(x) + x·φ(x)
     private static FloatVector erfDerivative(FloatVector x) {
-        FloatVector pdf = x.mul(x).mul(-0.5f).lanewise(VectorOperators.EXP).mul((float) INV_SQRT_2PI);
-        return normalCdf(x).add(x.mul(pdf));
+        return normalCdf(x).add(x.mul(normalPdf(x)));
     }
 
     /** gelu(x) for one value, computed in double and rounded once. */
