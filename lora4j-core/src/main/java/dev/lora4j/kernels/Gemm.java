@@ -111,6 +111,18 @@ public final class Gemm {
         float[] b = new float[0];                      // packed B on the heap, before the aligned copy
         MemorySegment bAligned = MemorySegment.NULL;   // packed B as the micro-kernel reads it
         final float[] tile = new float[MR * NR];
+        private final int[] gather = new int[L];     // i·ld for i < L: the lanes of a gather down a column
+        private int gatherLd = -1;
+
+        int[] gatherIndex(int ld) {
+            if (ld != gatherLd) {
+                for (int i = 0; i < L; i++) {
+                    gather[i] = i * ld;
+                }
+                gatherLd = ld;
+            }
+            return gather;
+        }
 
         float[] a(int n) {
             if (a.length < n) {
@@ -462,7 +474,11 @@ public final class Gemm {
         for (int pc = k0; pc < k1; pc += KC) {
             int kc = Math.min(KC, k1 - pc);
             int block = pc * mPad;
-            if (plain) {
+            if (plain && f32 != null && alpha != 1f) {
+                for (int r = 0; r < rows; r++) {
+                    VectorOps.scaleInto(ap, block + r * KC, f32, a.offset() + (m0 + r) * a.ld() + pc, alpha, kc);
+                }
+            } else if (plain) {
                 for (int r = 0; r < rows; r++) {
                     a.copyRun(a.offset() + (m0 + r) * a.ld() + pc, ap, block + r * KC, 1, kc);
                 }
@@ -483,7 +499,7 @@ public final class Gemm {
             for (int r = 0; r < mPad; r++) {
                 java.util.Arrays.fill(ap, block + r * KC + (r < rows ? kc : 0), block + r * KC + depth, 0f);
             }
-            if (alpha != 1f) {
+            if (alpha != 1f && !(plain && f32 != null)) {
                 for (int r = 0; r < rows; r++) {
                     VectorOps.scale(ap, block + r * KC, alpha, kc);
                 }
@@ -519,6 +535,8 @@ public final class Gemm {
                     // Runs of one or two vectors along the panel, copied as vectors: a copyRun call per run of
                     // 16 values cost five times the copy, which matters for attention's per-head products.
                     packVectorRuns(dst, base, f32, op.offset() + pc * op.ld() + r0 + p, op.ld(), count, kc);
+                } else if (op.trans() && f32 != null && count == NR) {
+                    packTransposedPanel(dst, base, f32, op.offset() + (r0 + p) * op.ld() + pc, op.ld(), kc);
                 } else if (op.trans()) {
                     for (int i = 0; i < count; i++) {
                         op.copyRun(op.offset() + (r0 + p + i) * op.ld() + pc, dst, base + i, NR, kc);
@@ -532,6 +550,18 @@ public final class Gemm {
                     java.util.Arrays.fill(dst, base + kc * NR, base + depth * NR, 0f);
                 }
             }
+        }
+    }
+
+    // A full panel of a transposed B (NR stored rows, `ld` apart, read along kc columns): each step's NR values
+    // are gathered down the column as two vectors. Scattering each row's run with stride NR, as copyRun does, cost
+    // more than the product itself for attention's q·kᵀ with 32-wide heads.
+    private static void packTransposedPanel(float[] dst, int base, float[] src, int s0, int ld, int kc) {
+        int[] index = BUFFERS.get().gatherIndex(ld);
+        int s1 = s0 + L * ld;
+        for (int k = 0; k < kc; k++) {
+            FloatVector.fromArray(S, src, s0 + k, index, 0).intoArray(dst, base + k * NR);
+            FloatVector.fromArray(S, src, s1 + k, index, 0).intoArray(dst, base + k * NR + L);
         }
     }
 

@@ -25,12 +25,17 @@ public final class VectorOps {
 
     /** x[off+i] *= a for i in [0, n). */
     public static void scale(float[] x, int off, float a, int n) {
+        scaleInto(x, off, x, off, a, n);
+    }
+
+    /** out[outOff+i] = a·x[xOff+i] for i in [0, n); out may be x at the same offset. */
+    public static void scaleInto(float[] out, int outOff, float[] x, int xOff, float a, int n) {
         int i = 0;
         for (int bound = S.loopBound(n); i < bound; i += S.length()) {
-            FloatVector.fromArray(S, x, off + i).mul(a).intoArray(x, off + i);
+            FloatVector.fromArray(S, x, xOff + i).mul(a).intoArray(out, outOff + i);
         }
         for (; i < n; i++) {
-            x[off + i] *= a;
+            out[outOff + i] = a * x[xOff + i];
         }
     }
 

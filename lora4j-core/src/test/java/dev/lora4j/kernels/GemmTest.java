@@ -31,6 +31,7 @@ class GemmTest {
             "false, true, 200, 64, 513, 2, 0",      // large enough to run on several threads
             "true, false, 64, 200, 257, 1, 1",
             "true, true, 33, 47, 129, -1, 0.5",
+            "false, true, 64, 64, 32, 0.17677669, 0",   // attention's q·kᵀ·scale for one 32-wide head
     })
     void matchesScalarTwin(boolean transA, boolean transB, int M, int N, int K, float alpha, float beta) {
         Random r = new Random(M * 31L + N * 7L + K);
