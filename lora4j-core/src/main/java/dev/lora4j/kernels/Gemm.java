@@ -108,7 +108,7 @@ public final class Gemm {
     /** Per-thread packing buffers, grown on demand and reused, so a steady training loop allocates nothing. */
     private static final class Buffers {
         float[] a = new float[0];                      // this task's packed A, or all of A when shared
-        float[] b = new float[0];                      // packed B on the heap, before the aligned copy
+        final float[] panel = new float[NR * KC];       // one B panel packed on the heap, then copied into place
         MemorySegment bAligned = MemorySegment.NULL;   // packed B as the micro-kernel reads it
         final float[] tile = new float[MR * NR];
         private final int[] gather = new int[L];     // i·ld for i < L: the lanes of a gather down a column
@@ -134,18 +134,28 @@ public final class Gemm {
         /**
          * Packs op(B) columns [n0, n1) for all of K and returns them in native memory aligned to a cache line.
          * Vector loads from a Java array sit wherever the GC put the array: one that straddles cache lines costs
-         * up to a third of the kernel's speed, and which you get changes from run to run.
+         * up to a third of the kernel's speed, and which you get changes from run to run. A plain float32 B is
+         * written in place a row at a time (each of its rows read once, front to back); other panels go through
+         * a one-panel heap buffer.
          */
         MemorySegment packB(Operand op, int n0, int n1, int K) {
-            int n = ceilDiv(n1 - n0, NR) * NR * depth(K);
-            if (b.length < n) {
-                b = new float[n];
-            }
-            packPanels(b, op, n0, n1, 0, K);
+            int pad = ceilDiv(n1 - n0, NR) * NR;
+            long n = (long) pad * depth(K);
             if (bAligned.byteSize() < n * 4L) {
                 bAligned = Arena.ofAuto().allocate(n * 4L, 64);
             }
-            MemorySegment.copy(b, 0, bAligned, ValueLayout.JAVA_FLOAT, 0, n);
+            int rowWise = op.f32() != null && !op.trans() ? (n1 - n0) / NR * NR : 0;
+            for (int pc = 0; pc < K; pc += KC) {
+                int kc = Math.min(KC, K - pc);
+                int depth = depth(kc);
+                if (rowWise > 0) {
+                    packRowsInPlace(bAligned, pc * pad, op, n0, rowWise, pc, kc, depth);
+                }
+                for (int p = rowWise; p < n1 - n0; p += NR) {
+                    packPanel(panel, 0, op, n0 + p, Math.min(NR, n1 - n0 - p), pc, kc, depth);
+                    MemorySegment.copy(panel, 0, bAligned, ValueLayout.JAVA_FLOAT, (long) (pc * pad + p * depth) * 4, depth * NR);
+                }
+            }
             return bAligned;
         }
     }
@@ -524,31 +534,51 @@ public final class Gemm {
             int kc = Math.min(KC, K - pc);
             int depth = depth(kc);
             for (int p = 0; p < r1 - r0; p += NR) {
-                int count = Math.min(NR, r1 - r0 - p);
-                int base = pc * pad + p * depth;
-                float[] f32 = op.f32();
-                if (count < NR) {
-                    // An edge panel (LoRA's r columns, say): clear it once rather than the gap after every run.
-                    java.util.Arrays.fill(dst, base, base + depth * NR, 0f);
-                }
-                if (f32 != null && !op.trans() && (count == NR || count == L)) {
-                    // Runs of one or two vectors along the panel, copied as vectors: a copyRun call per run of
-                    // 16 values cost five times the copy, which matters for attention's per-head products.
-                    packVectorRuns(dst, base, f32, op.offset() + pc * op.ld() + r0 + p, op.ld(), count, kc);
-                } else if (op.trans() && f32 != null && count == NR) {
-                    packTransposedPanel(dst, base, f32, op.offset() + (r0 + p) * op.ld() + pc, op.ld(), kc);
-                } else if (op.trans()) {
-                    for (int i = 0; i < count; i++) {
-                        op.copyRun(op.offset() + (r0 + p + i) * op.ld() + pc, dst, base + i, NR, kc);
-                    }
-                } else {
-                    for (int k = 0; k < kc; k++) {
-                        op.copyRun(op.offset() + (pc + k) * op.ld() + r0 + p, dst, base + k * NR, 1, count);
-                    }
-                }
-                if (count == NR) {
-                    java.util.Arrays.fill(dst, base + kc * NR, base + depth * NR, 0f);
-                }
+                packPanel(dst, pc * pad + p * depth, op, r0 + p, Math.min(NR, r1 - r0 - p), pc, kc, depth);
+            }
+        }
+    }
+
+    /** Packs op(B) columns [col, col + count) (count ≤ NR) for K rows [pc, pc + kc) into one panel at base. */
+    private static void packPanel(float[] dst, int base, Operand op, int col, int count, int pc, int kc, int depth) {
+        float[] f32 = op.f32();
+        if (count < NR) {
+            // An edge panel (LoRA's r columns, say): clear it once rather than the gap after every run.
+            java.util.Arrays.fill(dst, base, base + depth * NR, 0f);
+        }
+        if (f32 != null && !op.trans() && (count == NR || count == L)) {
+            // Runs of one or two vectors along the panel, copied as vectors: a copyRun call per run of
+            // 16 values cost five times the copy, which matters for attention's per-head products.
+            packVectorRuns(dst, base, f32, op.offset() + pc * op.ld() + col, op.ld(), count, kc);
+        } else if (op.trans() && f32 != null && count == NR) {
+            packTransposedPanel(dst, base, f32, op.offset() + col * op.ld() + pc, op.ld(), kc);
+        } else if (op.trans()) {
+            for (int i = 0; i < count; i++) {
+                op.copyRun(op.offset() + (col + i) * op.ld() + pc, dst, base + i, NR, kc);
+            }
+        } else {
+            for (int k = 0; k < kc; k++) {
+                op.copyRun(op.offset() + (pc + k) * op.ld() + col, dst, base + k * NR, 1, count);
+            }
+        }
+        if (count == NR) {
+            java.util.Arrays.fill(dst, base + kc * NR, base + depth * NR, 0f);
+        }
+    }
+
+    // The `width` columns (a multiple of NR) of a plain float32 B from column col, K rows [pc, pc + kc), into their
+    // full panels of the block at blockBase, row by row: each row of B is read once, contiguously, where packing
+    // panel after panel reads a short run of every row per panel.
+    private static void packRowsInPlace(MemorySegment dst, int blockBase, Operand op, int col, int width, int pc, int kc, int depth) {
+        float[] f32 = op.f32();
+        for (int k = 0; k < depth; k++) {
+            int src = op.offset() + (pc + k) * op.ld() + col;
+            long d = (long) (blockBase + k * NR) * 4;
+            for (int p = 0; p < width; p += NR, d += depth * NR_BYTES) {
+                FloatVector lo = k < kc ? FloatVector.fromArray(S, f32, src + p) : FloatVector.zero(S);
+                FloatVector hi = k < kc ? FloatVector.fromArray(S, f32, src + p + L) : FloatVector.zero(S);
+                lo.intoMemorySegment(dst, d, ORDER);
+                hi.intoMemorySegment(dst, d + L_BYTES, ORDER);
             }
         }
     }
