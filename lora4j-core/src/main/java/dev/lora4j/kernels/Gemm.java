@@ -267,7 +267,35 @@ public final class Gemm {
             gemm(M, N, K, alpha, a, b, beta, C, offC, ldc);
             return;
         }
-        run(M, N, K, alpha, a, b, beta, C, offC, ldc, frozenPanels(b, N, K));
+        run(M, N, K, alpha, a, b, beta, C, offC, ldc, frozenPanels(b, N, K), null, 0);
+    }
+
+    /**
+     * C = α·op(A)·op(B) + bias, the N bias values (from biasOff) added to every row: a dense layer's forward in
+     * one pass over C, the bias being where the micro-kernel's accumulators start. With {@code frozenB}, B is
+     * treated as {@link #gemmFrozenB} treats it.
+     *
+     * @throws IllegalArgumentException if a dimension is negative, an operand does not fit its array or the
+     *                                  bias does not hold N values from biasOff
+     */
+    public static void gemmBias(int M, int N, int K, float alpha, Operand a, Operand b, float[] bias, int biasOff,
+                                float[] C, int offC, int ldc, boolean frozenB) {
+        check(M, N, K, a, b, C, offC, ldc);
+        if (biasOff < 0 || (long) biasOff + N > bias.length) {
+            throw new IllegalArgumentException("gemm: bias (" + N + " values from offset " + biasOff
+                    + ") does not fit an array of " + bias.length);
+        }
+        if (M == 0 || N == 0) {
+            return;
+        }
+        if (K == 0 || alpha == 0f) {
+            for (int m = 0; m < M; m++) {
+                System.arraycopy(bias, biasOff, C, offC + m * ldc, N);
+            }
+            return;
+        }
+        boolean packOnce = frozenB && (long) M * N * K >= PARALLEL_THRESHOLD && b.dtype() == DType.F32;
+        run(M, N, K, alpha, a, b, 0f, C, offC, ldc, packOnce ? frozenPanels(b, N, K) : null, bias, biasOff);
     }
 
     /** C = α·op(A)·op(B) + β·C for operands in any storage type; see {@link #sgemm}. */
@@ -281,12 +309,13 @@ public final class Gemm {
             scaleC(M, N, beta, C, offC, ldc);
             return;
         }
-        run(M, N, K, alpha, a, b, beta, C, offC, ldc, null);
+        run(M, N, K, alpha, a, b, beta, C, offC, ldc, null, null, 0);
     }
 
-    // The blocked, threaded product; `frozen` is B already packed for all of N (or null: pack B here).
+    // The blocked, threaded product; `frozen` is B already packed for all of N (or null: pack B here); with β = 0,
+    // C's rows start from rowInit (N values from rowInitOff) when it is not null, from zero otherwise.
     private static void run(int M, int N, int K, float alpha, Operand a, Operand b, float beta, float[] C, int offC, int ldc,
-                            MemorySegment frozen) {
+                            MemorySegment frozen, float[] rowInit, int rowInitOff) {
         long work = (long) M * N * K;
         int threads = work < PARALLEL_THRESHOLD ? 1 : Parallel.threads();
         // Split C by columns (each task packs its own B; A is packed once and shared) unless C is tall and
@@ -312,10 +341,11 @@ public final class Gemm {
                 }
                 Buffers own = BUFFERS.get();
                 if (frozen != null) {
-                    multiply(ap, mPad, M, frozen, n0, nPad, n1 - n0, K, C, offC + n0, ldc, beta == 0f, own.tile);
+                    multiply(ap, mPad, M, frozen, n0, nPad, n1 - n0, K, C, offC + n0, ldc, beta == 0f, rowInit, rowInitOff + n0, own.tile);
                 } else {
                     MemorySegment bs = own.packB(b, n0, n1, K);
-                    multiply(ap, mPad, M, bs, 0, ceilDiv(n1 - n0, NR) * NR, n1 - n0, K, C, offC + n0, ldc, beta == 0f, own.tile);
+                    multiply(ap, mPad, M, bs, 0, ceilDiv(n1 - n0, NR) * NR, n1 - n0, K, C, offC + n0, ldc, beta == 0f,
+                            rowInit, rowInitOff + n0, own.tile);
                 }
             });
         } else {
@@ -331,7 +361,7 @@ public final class Gemm {
                 // The shared B lives in the calling thread's b buffers; tasks only ever touch their own a.
                 float[] ap = own.a(packedASize(mPad, K));
                 packA(ap, a, m0, m1, 0, K, alpha);
-                multiply(ap, mPad, m1 - m0, bs, 0, nPad, N, K, C, offC + m0 * ldc, ldc, beta == 0f, own.tile);
+                multiply(ap, mPad, m1 - m0, bs, 0, nPad, N, K, C, offC + m0 * ldc, ldc, beta == 0f, rowInit, rowInitOff, own.tile);
             });
         }
     }
@@ -341,10 +371,11 @@ public final class Gemm {
      * holds bPad columns, of which this call uses {@code cols} starting at column bCol0 (a multiple of NR); both
      * are packed for all of K in KC-deep blocks. Loop order is GotoBLAS's: a KC×NR panel of B stays in L1 while
      * an MC×KC block of A streams from L2. With {@code overwrite} (β = 0) the first K block writes C instead of
-     * adding to it, reading its starting values from a zero tile rather than from a C filled with zeros first.
+     * adding to it, reading its starting values from a zero tile rather than from a C filled with zeros first,
+     * or from rowInit (cols values from rowInitOff, the same for every row) when that is not null.
      */
     private static void multiply(float[] ap, int aPad, int rows, MemorySegment bs, int bCol0, int bPad, int cols, int K,
-                                 float[] C, int cOff, int ldc, boolean overwrite, float[] tile) {
+                                 float[] C, int cOff, int ldc, boolean overwrite, float[] rowInit, int rowInitOff, float[] tile) {
         for (int pc = 0; pc < K; pc += KC) {
             int kc = depth(Math.min(KC, K - pc));
             boolean fresh = overwrite && pc == 0;
@@ -361,13 +392,16 @@ public final class Gemm {
                         int c = cOff + ir * ldc + jr;
                         // One call site, so that C2 compiles (or inlines) the micro-kernel once, whatever the edges.
                         boolean full = mr == MR && nr == NR;
-                        float[] from = full && !fresh ? C : ZERO_TILE;
-                        microKernel(ap, aOff, bs, bOff, kc, from, full && !fresh ? c : 0, full && !fresh ? ldc : 0,
+                        boolean fromRowInit = full && fresh && rowInit != null;
+                        float[] from = full && !fresh ? C : fromRowInit ? rowInit : ZERO_TILE;
+                        int fromOff = full && !fresh ? c : fromRowInit ? rowInitOff + jr : 0;
+                        microKernel(ap, aOff, bs, bOff, kc, from, fromOff, full && !fresh ? ldc : 0,
                                 full ? C : tile, full ? c : 0, full ? ldc : NR);
                         if (!full) {
                             for (int i = 0; i < mr; i++) {
                                 for (int j = 0; j < nr; j++) {
-                                    C[c + i * ldc + j] = (fresh ? 0f : C[c + i * ldc + j]) + tile[i * NR + j];
+                                    float start = !fresh ? C[c + i * ldc + j] : rowInit == null ? 0f : rowInit[rowInitOff + jr + j];
+                                    C[c + i * ldc + j] = start + tile[i * NR + j];
                                 }
                             }
                         }
@@ -379,7 +413,7 @@ public final class Gemm {
 
     /**
      * C tile (6 × NR) = start tile + A rows·Bpanel (α is folded into packed A), where the start tile is read from
-     * {@code in} (C itself, or a zero tile with inLd = 0) and the result written to C. The six A rows start at
+     * {@code in} (C itself, or with inLd = 0 a zero tile or a bias row) and the result written to C. The six A rows start at
      * aOff, KC apart; A and B are kc deep, kc a multiple of {@link #STEPS} (packing pads with zero steps).
      * The accumulators start from C rather than zero: the loads are issued first and their cache misses overlap
      * the FMA loop, which is the prefetch Java cannot otherwise express. Twelve accumulators, two loads of B and

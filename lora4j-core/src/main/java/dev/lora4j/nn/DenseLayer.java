@@ -74,16 +74,14 @@ public abstract sealed class DenseLayer extends Module permits Linear, Conv1D {
         input = x.contiguous().view(-1, inFeatures);
         int N = input.dim(0);
         out = Tensor.reuse(out, Shape.of(N, outFeatures));
+        boolean frozen = !weight.requiresGrad();
         if (bias != null) {
-            float[] b = bias.value().denseData();    // a frozen bias may be stored as bf16
-            for (int n = 0; n < N; n++) {
-                System.arraycopy(b, 0, out.data(), n * outFeatures, outFeatures);
-            }
-        }
-        if (weight.requiresGrad()) {
-            Ops.matmul(typeName(), out, input, false, weight.value(), !fanInFanOut, bias != null ? 1f : 0f);
+            // A frozen bias may be stored as bf16: denseData gives it as float32.
+            Ops.matmulBias(typeName(), out, input, false, weight.value(), !fanInFanOut, bias.value().denseData(), frozen);
+        } else if (frozen) {
+            Ops.matmulFrozen(typeName(), out, input, false, weight.value(), !fanInFanOut, 0f);
         } else {
-            Ops.matmulFrozen(typeName(), out, input, false, weight.value(), !fanInFanOut, bias != null ? 1f : 0f);
+            Ops.matmul(typeName(), out, input, false, weight.value(), !fanInFanOut, 0f);
         }
         return out.view(inputShape.withLast(outFeatures).toArray());
     }

@@ -32,8 +32,22 @@ public final class Ops {
         matmul(op, out, 1f, a, transA, frozen, transB, beta, true);
     }
 
+    /**
+     * out = op(a)·op(b) + bias, the bias added to every row in the same pass (a dense layer's forward); with
+     * {@code frozenB}, b is packed once as in {@link #matmulFrozen}.
+     */
+    public static void matmulBias(String op, Tensor out, Tensor a, boolean transA, Tensor b, boolean transB, float[] bias,
+                                  boolean frozenB) {
+        matmul(op, out, 1f, a, transA, b, transB, 0f, frozenB, bias);
+    }
+
     private static void matmul(String op, Tensor out, float alpha, Tensor a, boolean transA, Tensor b, boolean transB,
                                float beta, boolean frozenB) {
+        matmul(op, out, alpha, a, transA, b, transB, beta, frozenB, null);
+    }
+
+    private static void matmul(String op, Tensor out, float alpha, Tensor a, boolean transA, Tensor b, boolean transB,
+                               float beta, boolean frozenB, float[] bias) {
         require2d(op, a);
         require2d(op, b);
         int M = transA ? a.dim(1) : a.dim(0);
@@ -49,7 +63,12 @@ public final class Ops {
                     + ", expected an F32 (" + M + ", " + N + ") matrix with contiguous rows");
         }
         int ldc = M > 1 ? out.stride(0) : N;
-        if (frozenB) {
+        if (bias != null) {
+            if (bias.length != N) {
+                throw new IllegalArgumentException(op + ": bias has " + bias.length + " values, expected " + N);
+            }
+            Gemm.gemmBias(M, N, K, alpha, operand(a, transA), operand(b, transB), bias, 0, out.data(), out.offset(), ldc, frozenB);
+        } else if (frozenB) {
             Gemm.gemmFrozenB(M, N, K, alpha, operand(a, transA), operand(b, transB), beta, out.data(), out.offset(), ldc);
         } else {
             Gemm.gemm(M, N, K, alpha, operand(a, transA), operand(b, transB), beta, out.data(), out.offset(), ldc);

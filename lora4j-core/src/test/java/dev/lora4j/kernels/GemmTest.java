@@ -47,6 +47,32 @@ class GemmTest {
         assertClose(expected, C, 1e-4f, 1e-4f);
     }
 
+    @ParameterizedTest(name = "{0}{1} M={2} N={3} K={4} frozen={5}")
+    @CsvSource({
+            "false, true, 7, 5, 3, false",
+            "false, true, 97, 161, 419, true",      // edges in M and N, two K blocks, B packed once
+            "false, true, 200, 64, 513, false",     // several threads, split by rows
+            "false, false, 64, 200, 257, true",     // split by columns: each task starts from its own slice of the bias
+            "true, false, 13, 17, 0, false",        // K = 0: every row is the bias
+    })
+    void biasStartsEveryRow(boolean transA, boolean transB, int M, int N, int K, boolean frozen) {
+        Random r = new Random(M * 13L + N + K);
+        int lda = transA ? M : K, ldb = transB ? K : N, ldc = N + 3;
+        float[] A = random(r, Math.max(1, (transA ? K : M) * lda));
+        float[] B = random(r, Math.max(1, (transB ? N : K) * ldb));
+        float[] bias = random(r, N + 2);
+        float[] C = random(r, 1 + M * ldc);    // whatever C held before is overwritten
+        float[] expected = C.clone();
+        Gemm.gemmScalar(M, N, K, 0.5f, Gemm.f32(A, 0, lda, transA), Gemm.f32(B, 0, ldb, transB), 0f, expected, 1, ldc);
+        for (int m = 0; m < M; m++) {
+            for (int n = 0; n < N; n++) {
+                expected[1 + m * ldc + n] += bias[2 + n];
+            }
+        }
+        Gemm.gemmBias(M, N, K, 0.5f, Gemm.f32(A, 0, lda, transA), Gemm.f32(B, 0, ldb, transB), bias, 2, C, 1, ldc, frozen);
+        assertClose(expected, C, 1e-4f, 1e-4f);
+    }
+
     @ParameterizedTest
     @CsvSource({"BF16, false", "BF16, true", "F16, false", "F16, true"})
     void halfPrecisionOperandIsWidenedExactly(DType dtype, boolean transB) {
