@@ -387,7 +387,9 @@ public final class Tensor {
         float[] d = contiguousData("addInPlace");
         dev.lora4j.kernels.Gemm.invalidate(d);
         float[] o = other.contiguousData("addInPlace");
-        dev.lora4j.kernels.VectorOps.axpy(d, offset, o, other.offset, scale, numel());
+        int to = offset, from = other.offset;
+        // A residual connection adds whole activations: worth both cores, not a serial pass.
+        dev.lora4j.kernels.Parallel.forRanges(numel(), (i, j) -> dev.lora4j.kernels.VectorOps.axpy(d, to + i, o, from + i, scale, j - i));
         return this;
     }
 
