@@ -50,6 +50,11 @@ public final class VectorOps {
         }
     }
 
+    /** As {@link #multiply}, over the {@link Parallel} pool: for whole activations (a dropout mask, a derivative). */
+    public static void multiplyParallel(float[] out, int outOff, float[] x, int xOff, float[] y, int yOff, int n) {
+        Parallel.forRanges(n, (from, to) -> multiply(out, outOff + from, x, xOff + from, y, yOff + from, to - from));
+    }
+
     /** Σ x[xOff+i]·y[yOff+i] for i in [0, n). */
     public static float dot(float[] x, int xOff, float[] y, int yOff, int n) {
         int i = 0;

@@ -57,7 +57,7 @@ public final class Dropout extends Module {
         // One key per call from the seeded sequence; the mask itself is a hash of (element, key), filled in parallel.
         DropoutMask.fill(mask, n, rng.nextLong(), p, 1f / (1f - p));
         out = Tensor.reuse(out, in.shape());
-        VectorOps.multiply(out.data(), 0, in.data(), in.offset(), mask, 0, n);
+        VectorOps.multiplyParallel(out.data(), 0, in.data(), in.offset(), mask, 0, n);
         return out;
     }
 
@@ -68,7 +68,7 @@ public final class Dropout extends Module {
         }
         Tensor d = dout.contiguous();
         dinp = Tensor.reuse(dinp, d.shape());
-        VectorOps.multiply(dinp.data(), 0, d.data(), d.offset(), mask, 0, d.numel());
+        VectorOps.multiplyParallel(dinp.data(), 0, d.data(), d.offset(), mask, 0, d.numel());
         return dinp;
     }
 

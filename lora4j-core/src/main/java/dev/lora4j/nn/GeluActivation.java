@@ -1,7 +1,6 @@
 package dev.lora4j.nn;
 
 import dev.lora4j.kernels.Gelu;
-import dev.lora4j.kernels.Parallel;
 import dev.lora4j.kernels.VectorOps;
 import dev.lora4j.tensor.Tensor;
 
@@ -50,8 +49,7 @@ public final class GeluActivation extends Module {
         }
         dinp = Tensor.reuse(dinp, input.shape());
         if (derivativeFresh) {
-            float[] g = dinp.data(), deriv = derivative.data(), up = d.denseData();
-            Parallel.forRanges(input.numel(), (from, to) -> VectorOps.multiply(g, from, deriv, from, up, from, to - from));
+            VectorOps.multiplyParallel(dinp.data(), 0, derivative.data(), 0, d.denseData(), 0, input.numel());
         } else {
             Gelu.backward(kind, dinp.data(), input.denseData(), d.denseData(), input.numel());
         }
