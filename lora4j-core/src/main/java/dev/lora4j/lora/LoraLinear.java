@@ -276,6 +276,11 @@ public final class LoraLinear extends LoraLayer {
             if (!inputGradient) {
                 continue;
             }
+            Dropout drop = (Dropout) loraDropout.get(name);
+            if (!a.dora() && drop.passedThrough()) {
+                Ops.matmul("lora_A", dx, dh, false, pa.value(), false, 1f);                            // dx += dh·A
+                continue;
+            }
             st.dxd = Tensor.reuse(st.dxd, Shape.of(n, in));
             if (a.dora()) {                                  // the base path through x_d, scaled by (factor − 1)
                 Ops.matmul("base_layer", st.dxd, st.dScaled, false, base.weight().value(), base.fanInFanOut(), 0f);

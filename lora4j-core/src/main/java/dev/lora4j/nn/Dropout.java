@@ -61,6 +61,11 @@ public final class Dropout extends Module {
         return out;
     }
 
+    /** True when the last forward pass returned its input unchanged (p = 0 or eval mode): backward is the identity too. */
+    public boolean passedThrough() {
+        return !applied;
+    }
+
     @Override
     public Tensor backward(Tensor dout) {
         if (!applied) {

@@ -365,7 +365,13 @@ public final class Tensor {
         float[] d = contiguousData("copyFrom");
         dev.lora4j.kernels.Gemm.invalidate(d);
         if (src.storage instanceof Storage.F32 f && src.isContiguous()) {
-            System.arraycopy(f.data(), src.offset, d, offset, numel());
+            float[] from = f.data();
+            int s0 = src.offset, d0 = offset;
+            if (from == d) {
+                System.arraycopy(from, s0, d, d0, numel());    // overlapping ranges must move in one call
+            } else {
+                dev.lora4j.kernels.Parallel.forRanges(numel(), (i, j) -> System.arraycopy(from, s0 + i, d, d0 + i, j - i));
+            }
         } else if (src.storage instanceof Storage.Half h && src.isContiguous()) {
             h.dtype().halfToFloat(h.data(), src.offset, d, offset, numel());
         } else if (src.storage instanceof Storage.Mapped m && m.readsMapping() && src.isContiguous()) {
