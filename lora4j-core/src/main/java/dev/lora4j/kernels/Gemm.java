@@ -262,8 +262,7 @@ public final class Gemm {
     public static void gemmFrozenB(int M, int N, int K, float alpha, Operand a, Operand b,
                                    float beta, float[] C, int offC, int ldc) {
         check(M, N, K, a, b, C, offC, ldc);
-        // A bf16/f16 weight is stored narrow to halve its memory; a float32 packed copy would undo that.
-        if (M == 0 || N == 0 || K == 0 || alpha == 0f || (long) M * N * K < PARALLEL_THRESHOLD || b.dtype() != DType.F32) {
+        if (M == 0 || N == 0 || K == 0 || alpha == 0f || !packOnce(M, N, K, b)) {
             gemm(M, N, K, alpha, a, b, beta, C, offC, ldc);
             return;
         }
@@ -294,8 +293,13 @@ public final class Gemm {
             }
             return;
         }
-        boolean packOnce = frozenB && (long) M * N * K >= PARALLEL_THRESHOLD && b.dtype() == DType.F32;
-        run(M, N, K, alpha, a, b, 0f, C, offC, ldc, packOnce ? frozenPanels(b, N, K) : null, bias, biasOff);
+        run(M, N, K, alpha, a, b, 0f, C, offC, ldc, frozenB && packOnce(M, N, K, b) ? frozenPanels(b, N, K) : null, bias, biasOff);
+    }
+
+    // Whether a frozen B is worth keeping packed: not for products too small to matter, and not for a bf16/f16
+    // weight, which is stored narrow to halve its memory (a float32 packed copy would undo that).
+    private static boolean packOnce(int M, int N, int K, Operand b) {
+        return (long) M * N * K >= PARALLEL_THRESHOLD && b.dtype() == DType.F32;
     }
 
     /** C = α·op(A)·op(B) + β·C for operands in any storage type; see {@link #sgemm}. */
@@ -358,7 +362,7 @@ public final class Gemm {
                 }
                 Buffers own = BUFFERS.get();
                 int mPad = ceilDiv(m1 - m0, MR) * MR;
-                // The shared B lives in the calling thread's b buffers; tasks only ever touch their own a.
+                // The shared B lives in the calling thread's buffers; tasks only ever touch their own a.
                 float[] ap = own.a(packedASize(mPad, K));
                 packA(ap, a, m0, m1, 0, K, alpha);
                 multiply(ap, mPad, m1 - m0, bs, 0, nPad, N, K, C, offC + m0 * ldc, ldc, beta == 0f, rowInit, rowInitOff, own.tile);
