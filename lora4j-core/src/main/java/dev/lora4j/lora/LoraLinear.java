@@ -288,7 +288,7 @@ public final class LoraLinear extends LoraLayer {
             } else {
                 Ops.matmul("lora_A", st.dxd, dh, false, pa.value(), false, 0f);
             }
-            dx.addInPlace(loraDropout.get(name).backward(st.dxd));
+            dx.addInPlace(drop.backward(st.dxd));
         }
         return inputGradient ? dx.view(inputShape.toArray()) : null;
     }
