@@ -10,6 +10,7 @@ import java.util.Random;
 import static dev.lora4j.testing.TensorAssert.assertClose;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The packed, parallel GEMM against its scalar twin, over every form and awkward sizes. */
 class GemmTest {
@@ -21,13 +22,19 @@ class GemmTest {
         return a;
     }
 
+    @Test
+    void theTwoBlockCasesSpanTwoKBlocks() {
+        // The K = 803 cases below cover a second K block and a last block that is not a whole group of steps.
+        assertTrue(Gemm.KC < 803 && 803 < 2 * Gemm.KC && (803 - Gemm.KC) % 4 != 0, "KC = " + Gemm.KC);
+    }
+
     @ParameterizedTest(name = "{0}{1} M={2} N={3} K={4} alpha={5} beta={6}")
     @CsvSource({
             "false, false, 1, 1, 1, 1, 0",
             "false, true, 7, 5, 3, 1, 0",
             "true, false, 13, 17, 19, 1, 1",
             "true, true, 6, 16, 4, 0.5, 0.25",
-            "false, false, 97, 161, 419, 1, 1",     // K spans two KC blocks, the last not a whole group of steps; edges in M and N
+            "false, false, 97, 161, 803, 1, 1",     // K spans two KC blocks, the last not a whole group of steps; edges in M and N
             "false, true, 200, 64, 513, 2, 0",      // large enough to run on several threads
             "true, false, 64, 200, 257, 1, 1",
             "true, true, 33, 47, 129, -1, 0.5",
@@ -50,7 +57,7 @@ class GemmTest {
     @ParameterizedTest(name = "{0}{1} M={2} N={3} K={4} frozen={5}")
     @CsvSource({
             "false, true, 7, 5, 3, false",
-            "false, true, 97, 161, 419, true",      // edges in M and N, two K blocks, B packed once
+            "false, true, 97, 161, 803, true",      // edges in M and N, two K blocks, B packed once
             "false, true, 200, 64, 513, false",     // several threads, split by rows
             "false, false, 64, 200, 257, true",     // split by columns: each task starts from its own slice of the bias
             "true, false, 13, 17, 0, false",        // K = 0: every row is the bias
