@@ -335,9 +335,16 @@ public final class Gemm {
         if (splitColumns) {
             int mPad = ceilDiv(M, MR) * MR;
             float[] ap = shared.a(packedASize(mPad, K));
-            Parallel.forEach(tasks > 1 ? ceilDiv(K, KC) : 1, blk -> {
-                int k0 = tasks > 1 ? blk * KC : 0;
-                packA(ap, a, 0, M, k0, tasks > 1 ? Math.min(K, k0 + KC) : K, alpha);
+            // Packed by K blocks and groups of rows, so that both threads share it even when K is one block.
+            int kBlocks = tasks > 1 ? ceilDiv(K, KC) : 1;
+            int rowGroups = tasks > 1 ? Math.min(ceilDiv(M, MR), 2 * threads) : 1;
+            int mUnits = ceilDiv(M, MR);
+            Parallel.forEach(kBlocks * rowGroups, item -> {
+                int k0 = tasks > 1 ? item / rowGroups * KC : 0;
+                int g = item % rowGroups;
+                int r0 = (int) ((long) mUnits * g / rowGroups) * MR;
+                int r1 = Math.min(M, (int) ((long) mUnits * (g + 1) / rowGroups) * MR);
+                packA(ap, a, 0, M, r0, r1, k0, tasks > 1 ? Math.min(K, k0 + KC) : K, alpha);
             });
             Parallel.forEach(tasks, t -> {
                 int n0 = (int) ((long) units * t / tasks) * NR;
@@ -366,7 +373,7 @@ public final class Gemm {
                 int mPad = ceilDiv(m1 - m0, MR) * MR;
                 // The shared B lives in the calling thread's buffers; tasks only ever touch their own a.
                 float[] ap = own.a(packedASize(mPad, K));
-                packA(ap, a, m0, m1, 0, K, alpha);
+                packA(ap, a, m0, m1, 0, m1 - m0, 0, K, alpha);
                 multiply(ap, mPad, m1 - m0, bs, 0, nPad, N, K, C, offC + m0 * ldc, ldc, beta == 0f, rowInit, rowInitOff, own.tile);
             });
         }
@@ -517,8 +524,11 @@ public final class Gemm {
         c51.intoArray(C, cOff + 5 * ldc + L);
     }
 
-    /** Packs rows [m0, m1) of op(A) for the K blocks in [k0, k1) and folds α into them. */
-    private static void packA(float[] ap, Operand a, int m0, int m1, int k0, int k1, float alpha) {
+    /**
+     * Packs rows [m0 + r0, m0 + r1) of op(A), of a packed A that holds rows [m0, m1), for the K blocks in
+     * [k0, k1), and folds α into them. The group that ends at m1 also clears the padding rows.
+     */
+    private static void packA(float[] ap, Operand a, int m0, int m1, int r0, int r1, int k0, int k1, float alpha) {
         int rows = m1 - m0, mPad = ceilDiv(rows, MR) * MR;
         boolean plain = !a.trans();   // each row of op(A) is a stored row, contiguous along K
         float[] f32 = a.f32();
@@ -526,20 +536,20 @@ public final class Gemm {
             int kc = Math.min(KC, k1 - pc);
             int block = pc * mPad;
             if (plain && f32 != null && alpha != 1f) {
-                for (int r = 0; r < rows; r++) {
+                for (int r = r0; r < r1; r++) {
                     VectorOps.scaleInto(ap, block + r * KC, f32, a.offset() + (m0 + r) * a.ld() + pc, alpha, kc);
                 }
             } else if (plain) {
-                for (int r = 0; r < rows; r++) {
+                for (int r = r0; r < r1; r++) {
                     a.copyRun(a.offset() + (m0 + r) * a.ld() + pc, ap, block + r * KC, 1, kc);
                 }
             } else {
                 int src = a.offset() + pc * a.ld() + m0;
-                int r = 0;
-                for (; f32 != null && r + MR <= rows; r += MR) {
+                int r = r0;
+                for (; f32 != null && r + MR <= r1; r += MR) {
                     packSixRuns(ap, block + r * KC, f32, src + r, a.ld(), kc);
                 }
-                for (; r < rows; r++) {
+                for (; r < r1; r++) {
                     for (int k = 0; k < kc; k++) {
                         ap[block + r * KC + k] = a.get(m0 + r, pc + k);
                     }
@@ -547,11 +557,13 @@ public final class Gemm {
             }
             // The micro-kernel reads `depth` steps of MR rows: the steps past kc and the padding rows must be zeros.
             int depth = depth(kc);
-            for (int r = 0; r < mPad; r++) {
-                java.util.Arrays.fill(ap, block + r * KC + (r < rows ? kc : 0), block + r * KC + depth, 0f);
+            for (int r = r0; r < (r1 == rows ? mPad : r1); r++) {
+                if (r >= rows || kc < depth) {
+                    java.util.Arrays.fill(ap, block + r * KC + (r < rows ? kc : 0), block + r * KC + depth, 0f);
+                }
             }
             if (alpha != 1f && !(plain && f32 != null)) {
-                for (int r = 0; r < rows; r++) {
+                for (int r = r0; r < r1; r++) {
                     VectorOps.scale(ap, block + r * KC, alpha, kc);
                 }
             }
