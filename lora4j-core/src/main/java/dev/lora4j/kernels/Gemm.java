@@ -370,11 +370,17 @@ public final class Gemm {
                     scaleC(m1 - m0, N, beta, C, offC + m0 * ldc, ldc);
                 }
                 Buffers own = BUFFERS.get();
-                int mPad = ceilDiv(m1 - m0, MR) * MR;
-                // The shared B lives in the calling thread's buffers; tasks only ever touch their own a.
-                float[] ap = own.a(packedASize(mPad, K));
-                packA(ap, a, m0, m1, 0, m1 - m0, 0, K, alpha);
-                multiply(ap, mPad, m1 - m0, bs, 0, nPad, N, K, C, offC + m0 * ldc, ldc, beta == 0f, rowInit, rowInitOff, own.tile);
+                // The shared B lives in the calling thread's buffers; tasks only ever touch their own a, packed
+                // two MC blocks at a time so that it is still in L2 when the kernel reads it (packing the task's
+                // rows at once left them to be evicted by B streaming past: 0-6% slower at MiniLM's shapes).
+                for (int c0 = m0; c0 < m1; c0 += 2 * MC) {
+                    int c1 = Math.min(m1, c0 + 2 * MC);
+                    int mPad = ceilDiv(c1 - c0, MR) * MR;
+                    float[] ap = own.a(packedASize(mPad, K));
+                    packA(ap, a, c0, c1, 0, c1 - c0, 0, K, alpha);
+                    multiply(ap, mPad, c1 - c0, bs, 0, nPad, N, K, C, offC + c0 * ldc, ldc, beta == 0f, rowInit,
+                            rowInitOff, own.tile);
+                }
             });
         }
     }

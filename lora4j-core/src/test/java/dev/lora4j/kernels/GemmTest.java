@@ -39,6 +39,7 @@ class GemmTest {
             "true, false, 64, 200, 257, 1, 1",
             "true, true, 33, 47, 129, -1, 0.5",
             "false, true, 64, 64, 32, 0.17677669, 0",   // attention's q·kᵀ·scale for one 32-wide head
+            "false, false, 400, 16, 20, 1, 0.5",    // split by rows, one task: A packed in three chunks of rows
     })
     void matchesScalarTwin(boolean transA, boolean transB, int M, int N, int K, float alpha, float beta) {
         Random r = new Random(M * 31L + N * 7L + K);
@@ -61,6 +62,7 @@ class GemmTest {
             "false, true, 200, 64, 513, false",     // several threads, split by rows
             "false, false, 64, 200, 257, true",     // split by columns: each task starts from its own slice of the bias
             "true, false, 13, 17, 0, false",        // K = 0: every row is the bias
+            "false, true, 400, 16, 20, true",       // split by rows, A packed in chunks: each starts from the bias
     })
     void biasStartsEveryRow(boolean transA, boolean transB, int M, int N, int K, boolean frozen) {
         Random r = new Random(M * 13L + N + K);
