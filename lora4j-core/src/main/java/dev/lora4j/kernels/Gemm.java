@@ -113,6 +113,7 @@ public final class Gemm {
         final float[] panel = new float[NR * KC];       // one B panel packed on the heap, then copied into place
         MemorySegment bAligned = MemorySegment.NULL;   // packed B as the micro-kernel reads it
         final float[] tile = new float[MR * NR];
+        private float[] transposedC = new float[0];   // Cᵀ of a product computed transposed
         private final int[] gather = new int[L];     // i·ld for i < L: the lanes of a gather down a column
         private int gatherLd = -1;
 
@@ -131,6 +132,13 @@ public final class Gemm {
                 a = new float[n];
             }
             return a;
+        }
+
+        float[] transposedC(int n) {
+            if (transposedC.length < n) {
+                transposedC = new float[n];
+            }
+            return transposedC;
         }
 
         /**
@@ -315,7 +323,25 @@ public final class Gemm {
             scaleC(M, N, beta, C, offC, ldc);
             return;
         }
+        if (a.trans() && !b.trans() && N <= L && M >= 8 * NR) {
+            // A weight gradient with few columns (LoRA's dB = doutᵀ·g, N = r): computed as Cᵀ = α·Bᵀ·A, which
+            // packs the tall A with vector row copies instead of transposing all M·K of it element by element.
+            float[] ct = BUFFERS.get().transposedC(M * N);
+            run(N, M, K, alpha, flipped(b), flipped(a), 0f, ct, 0, M, null, null, 0);
+            for (int i = 0; i < M; i++) {
+                for (int j = 0; j < N; j++) {
+                    int c = offC + i * ldc + j;
+                    C[c] = (beta == 0f ? 0f : beta * C[c]) + ct[j * M + i];
+                }
+            }
+            return;
+        }
         run(M, N, K, alpha, a, b, beta, C, offC, ldc, null, null, 0);
+    }
+
+    // The same storage read as its transpose.
+    private static Operand flipped(Operand x) {
+        return new Operand(x.f32(), x.half(), x.mapped(), x.dtype(), x.offset(), x.ld(), !x.trans());
     }
 
     // The blocked, threaded product; `frozen` is B already packed for all of N (or null: pack B here); with β = 0,
@@ -418,15 +444,32 @@ public final class Gemm {
                         microKernel(ap, aOff, bs, bOff, kc, from, fromOff, full && !fresh ? ldc : 0,
                                 full ? C : tile, full ? c : 0, full ? ldc : NR);
                         if (!full) {
-                            for (int i = 0; i < mr; i++) {
-                                for (int j = 0; j < nr; j++) {
-                                    float start = !fresh ? C[c + i * ldc + j] : rowInit == null ? 0f : rowInit[rowInitOff + jr + j];
-                                    C[c + i * ldc + j] = start + tile[i * NR + j];
-                                }
-                            }
+                            addEdgeTile(tile, mr, nr, C, c, ldc, fresh, rowInit, rowInitOff + jr);
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /**
+     * Writes the mr × nr corner of an edge tile computed into {@code tile} to C, added to C's values or, when
+     * {@code fresh}, to the row start values (rowInit from rowInitOff, or zeros). Whole vectors where they fit:
+     * attention's last rows (T = 64 is ten tiles and four rows) and LoRA's r = 8 columns are all edge tiles.
+     */
+    private static void addEdgeTile(float[] tile, int mr, int nr, float[] C, int c, int ldc, boolean fresh,
+                                    float[] rowInit, int rowInitOff) {
+        for (int i = 0; i < mr; i++) {
+            int row = c + i * ldc;
+            int j = 0;
+            for (; j + L <= nr; j += L) {
+                FloatVector start = !fresh ? FloatVector.fromArray(S, C, row + j)
+                        : rowInit == null ? FloatVector.zero(S) : FloatVector.fromArray(S, rowInit, rowInitOff + j);
+                start.add(FloatVector.fromArray(S, tile, i * NR + j)).intoArray(C, row + j);
+            }
+            for (; j < nr; j++) {
+                float start = !fresh ? C[row + j] : rowInit == null ? 0f : rowInit[rowInitOff + j];
+                C[row + j] = start + tile[i * NR + j];
             }
         }
     }
