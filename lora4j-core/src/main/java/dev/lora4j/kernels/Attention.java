@@ -7,7 +7,10 @@ package dev.lora4j.kernels;
  * fused (B, T, 3C) c_attn output is read in place (q at offset 0, k at C, v at 2C, row stride 3C) and BERT's
  * separate projections with stride C. Head h of a row is the {@code hs} values at column h·hs. Each (batch, head)
  * pair is independent; they are spread over {@link Parallel}, and each runs its matrix products with
- * {@link Gemm} on its own thread.
+ * {@link Gemm} on its own thread. With many sequences (a batch that gives every thread several), a task takes a
+ * whole sequence instead: it first copies the sequence's rows, all heads, into a head-major block of its own,
+ * reading each row once from front to back, where a task per head reads an hs-wide piece of every row, which
+ * the hardware prefetcher does not follow (MiniLM's 32 × 64 batch: forward and backward 1.2–1.3× faster).
  *
  * <p>Masks: {@code causal} lets query i see keys j ≤ i + (S − T), which is ordinary causal attention when
  * T = S and the right rule for decoding with a KV cache of S − T earlier positions. {@code keyMask} (B, S) hides
@@ -15,6 +18,9 @@ package dev.lora4j.kernels;
  */
 public final class Attention {
     private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
+    private static final ThreadLocal<float[]> STAGE = ThreadLocal.withInitial(() -> new float[0]);
+    /** Most floats a task copies for one sequence (4 MB). */
+    private static final int MAX_STAGED = 1 << 20;
 
     private Attention() {
     }
@@ -29,6 +35,34 @@ public final class Attention {
         }
     }
 
+    // The heads [h0, h0 + n) of `rows` positions of one sequence: head i's (rows, hs) block starts at
+    // base + i·headStep, its rows ld apart; in place in the operand, or copied head-major into a task's own block.
+    private record Heads(float[] data, int base, int headStep, int ld) {
+        int at(int i) {
+            return base + i * headStep;
+        }
+
+        static Heads inPlace(Rows x, int b, int h0, int hs) {
+            return new Heads(x.data(), x.at(b, 0, h0 * hs), hs, x.stride());
+        }
+
+        static Heads staged(Rows x, int b, int rows, int n, int hs, float[] st, int off) {
+            for (int t = 0; t < rows; t++) {
+                int src = x.at(b, t, 0);
+                for (int i = 0; i < n; i++) {
+                    System.arraycopy(x.data(), src + i * hs, st, off + (i * rows + t) * hs, hs);
+                }
+            }
+            return new Heads(st, off, rows * hs, hs);
+        }
+    }
+
+    // A task per sequence when that still gives every thread several tasks and the copy is of bounded size.
+    static boolean wholeSequences(int B, int T, int S, int NH, int hs, boolean backward) {
+        long staged = (long) (backward ? 2 * T + 2 * S : T + 2 * S) * NH * hs;
+        return B >= 4 * Parallel.threads() && staged <= MAX_STAGED;
+    }
+
     /**
      * out = softmax(q·kᵀ·scale + mask)·v per head; saves the probabilities in att for the backward pass.
      *
@@ -41,31 +75,50 @@ public final class Attention {
      */
     public static void forward(Rows out, float[] att, Rows q, Rows k, Rows v, float[] keyMask, boolean causal,
                                int B, int T, int S, int NH, int hs, float scale) {
+        forward(out, att, q, k, v, keyMask, causal, B, T, S, NH, hs, scale, wholeSequences(B, T, S, NH, hs, false));
+    }
+
+    static void forward(Rows out, float[] att, Rows q, Rows k, Rows v, float[] keyMask, boolean causal,
+                        int B, int T, int S, int NH, int hs, float scale, boolean whole) {
         if (causal && S < T) {
             throw new IllegalArgumentException("attention: causal mask needs at least as many keys (" + S
                     + ") as queries (" + T + ")");
         }
         int[][] padding = paddingPositions(keyMask, B, S);
-        Parallel.forEach(B * NH, bh -> {
-            int b = bh / NH;
-            int h = bh % NH;
-            int attOff = bh * T * S;
-            // scores = q·kᵀ·scale  (T, S)
-            Gemm.sgemm(false, true, T, S, hs, scale, q.data(), q.at(b, 0, h * hs), q.stride(),
-                    k.data(), k.at(b, 0, h * hs), k.stride(), 0f, att, attOff, S);
-            for (int t = 0; t < T; t++) {
-                int row = attOff + t * S;
-                if (causal) {
-                    java.util.Arrays.fill(att, row + Math.min(S, t + (S - T) + 1), row + S, Float.NEGATIVE_INFINITY);
-                }
-                for (int s : padding[b]) {
-                    att[row + s] = Float.NEGATIVE_INFINITY;
-                }
-                Softmax.softmaxInPlace(att, row, S);
+        Parallel.forEach(whole ? B : B * NH, task -> {
+            int b = whole ? task : task / NH;
+            int h0 = whole ? 0 : task % NH, n = whole ? NH : 1;
+            Heads hq, hk, hv;
+            if (whole) {
+                float[] st = buffer(STAGE, (T + 2 * S) * NH * hs);
+                hq = Heads.staged(q, b, T, n, hs, st, 0);
+                hk = Heads.staged(k, b, S, n, hs, st, T * NH * hs);
+                hv = Heads.staged(v, b, S, n, hs, st, (T + S) * NH * hs);
+            } else {
+                hq = Heads.inPlace(q, b, h0, hs);
+                hk = Heads.inPlace(k, b, h0, hs);
+                hv = Heads.inPlace(v, b, h0, hs);
             }
-            // out = att·v  (T, hs)
-            Gemm.sgemm(false, false, T, hs, S, 1f, att, attOff, S, v.data(), v.at(b, 0, h * hs), v.stride(),
-                    0f, out.data(), out.at(b, 0, h * hs), out.stride());
+            for (int i = 0; i < n; i++) {
+                int h = h0 + i;
+                int attOff = (b * NH + h) * T * S;
+                // scores = q·kᵀ·scale  (T, S)
+                Gemm.sgemm(false, true, T, S, hs, scale, hq.data(), hq.at(i), hq.ld(), hk.data(), hk.at(i), hk.ld(),
+                        0f, att, attOff, S);
+                for (int t = 0; t < T; t++) {
+                    int row = attOff + t * S;
+                    if (causal) {
+                        java.util.Arrays.fill(att, row + Math.min(S, t + (S - T) + 1), row + S, Float.NEGATIVE_INFINITY);
+                    }
+                    for (int s : padding[b]) {
+                        att[row + s] = Float.NEGATIVE_INFINITY;
+                    }
+                    Softmax.softmaxInPlace(att, row, S);
+                }
+                // out = att·v  (T, hs)
+                Gemm.sgemm(false, false, T, hs, S, 1f, att, attOff, S, hv.data(), hv.at(i), hv.ld(),
+                        0f, out.data(), out.at(b, 0, h * hs), out.stride());
+            }
         });
     }
 
@@ -75,25 +128,46 @@ public final class Attention {
      */
     public static void backward(Rows dq, Rows dk, Rows dv, Rows dout, float[] att, Rows q, Rows k, Rows v,
                                 int B, int T, int S, int NH, int hs, float scale) {
-        Parallel.forEach(B * NH, bh -> {
-            int b = bh / NH;
-            int h = bh % NH;
-            int attOff = bh * T * S;
-            float[] datt = scratch(T * S);
-            // dv = attᵀ·dout  (S, hs)
-            Gemm.sgemm(true, false, S, hs, T, 1f, att, attOff, S, dout.data(), dout.at(b, 0, h * hs),
-                    dout.stride(), 0f, dv.data(), dv.at(b, 0, h * hs), dv.stride());
-            // datt = dout·vᵀ  (T, S), then through the softmax
-            Gemm.sgemm(false, true, T, S, hs, 1f, dout.data(), dout.at(b, 0, h * hs), dout.stride(),
-                    v.data(), v.at(b, 0, h * hs), v.stride(), 0f, datt, 0, S);
-            for (int t = 0; t < T; t++) {
-                Softmax.backwardRow(datt, t * S, att, attOff + t * S, datt, t * S, S);
+        backward(dq, dk, dv, dout, att, q, k, v, B, T, S, NH, hs, scale, wholeSequences(B, T, S, NH, hs, true));
+    }
+
+    static void backward(Rows dq, Rows dk, Rows dv, Rows dout, float[] att, Rows q, Rows k, Rows v,
+                         int B, int T, int S, int NH, int hs, float scale, boolean whole) {
+        Parallel.forEach(whole ? B : B * NH, task -> {
+            int b = whole ? task : task / NH;
+            int h0 = whole ? 0 : task % NH, n = whole ? NH : 1;
+            Heads hq, hk, hv, ho;
+            if (whole) {
+                float[] st = buffer(STAGE, (2 * T + 2 * S) * NH * hs);
+                hq = Heads.staged(q, b, T, n, hs, st, 0);
+                hk = Heads.staged(k, b, S, n, hs, st, T * NH * hs);
+                hv = Heads.staged(v, b, S, n, hs, st, (T + S) * NH * hs);
+                ho = Heads.staged(dout, b, T, n, hs, st, (T + 2 * S) * NH * hs);
+            } else {
+                hq = Heads.inPlace(q, b, h0, hs);
+                hk = Heads.inPlace(k, b, h0, hs);
+                hv = Heads.inPlace(v, b, h0, hs);
+                ho = Heads.inPlace(dout, b, h0, hs);
             }
-            // dq = datt·k·scale (T, hs); dk = dattᵀ·q·scale (S, hs)
-            Gemm.sgemm(false, false, T, hs, S, scale, datt, 0, S, k.data(), k.at(b, 0, h * hs), k.stride(),
-                    0f, dq.data(), dq.at(b, 0, h * hs), dq.stride());
-            Gemm.sgemm(true, false, S, hs, T, scale, datt, 0, S, q.data(), q.at(b, 0, h * hs), q.stride(),
-                    0f, dk.data(), dk.at(b, 0, h * hs), dk.stride());
+            float[] datt = buffer(SCRATCH, T * S);
+            for (int i = 0; i < n; i++) {
+                int h = h0 + i;
+                int attOff = (b * NH + h) * T * S;
+                // dv = attᵀ·dout  (S, hs)
+                Gemm.sgemm(true, false, S, hs, T, 1f, att, attOff, S, ho.data(), ho.at(i), ho.ld(),
+                        0f, dv.data(), dv.at(b, 0, h * hs), dv.stride());
+                // datt = dout·vᵀ  (T, S), then through the softmax
+                Gemm.sgemm(false, true, T, S, hs, 1f, ho.data(), ho.at(i), ho.ld(), hv.data(), hv.at(i), hv.ld(),
+                        0f, datt, 0, S);
+                for (int t = 0; t < T; t++) {
+                    Softmax.backwardRow(datt, t * S, att, attOff + t * S, datt, t * S, S);
+                }
+                // dq = datt·k·scale (T, hs); dk = dattᵀ·q·scale (S, hs)
+                Gemm.sgemm(false, false, T, hs, S, scale, datt, 0, S, hk.data(), hk.at(i), hk.ld(),
+                        0f, dq.data(), dq.at(b, 0, h * hs), dq.stride());
+                Gemm.sgemm(true, false, S, hs, T, scale, datt, 0, S, hq.data(), hq.at(i), hq.ld(),
+                        0f, dk.data(), dk.at(b, 0, h * hs), dk.stride());
+            }
         });
     }
 
@@ -115,11 +189,11 @@ public final class Attention {
         return out;
     }
 
-    private static float[] scratch(int n) {
-        float[] s = SCRATCH.get();
+    private static float[] buffer(ThreadLocal<float[]> local, int n) {
+        float[] s = local.get();
         if (s.length < n) {
             s = new float[n];
-            SCRATCH.set(s);
+            local.set(s);
         }
         return s;
     }
