@@ -45,7 +45,7 @@ public final class Gemm {
     // at K = 768 was 6-25% faster than KC = 384 (whose 24 KB B panel stays in L1, where 768's 48 KB streams from
     // L2 without cost) and 4-8% at K = 1536 and 3072; 256 was slower still; K ≤ 384 is unchanged.
     static final int KC = Math.max(STEPS, Integer.getInteger("lora4j.gemm.kc", 768) & -STEPS);
-    private static final int MC = Integer.getInteger("lora4j.gemm.mc", 96);
+    private static final int MC = Math.max(1, Integer.getInteger("lora4j.gemm.mc", 96) / MR) * MR;   // whole tiles
     /** Below this many multiply-adds a single thread is faster than handing work to the pool. */
     private static final long PARALLEL_THRESHOLD = 1L << 18;
     private static final int TASKS_PER_THREAD = Integer.getInteger("lora4j.gemm.tasksPerThread", 4);
@@ -433,9 +433,13 @@ public final class Gemm {
                     int nr = Math.min(NR, cols - jr);
                     long bOff = (bBlock + (long) (bCol0 + jr) * kc) * 4;
                     for (int ir = ic; ir < icEnd; ir += MR) {
-                        int mr = Math.min(MR, rows - ir);
-                        int aOff = aBlock + ir * KC;
-                        int c = cOff + ir * ldc + jr;
+                        // The last rows of a first pass are the full tile that ends there, overlapping rows already
+                        // written: recomputed from the same start values they come out the same, and no FMAs are
+                        // spent on padding rows (T = 64 is ten tiles and four rows; GPT-2's 512 rows, 85 and two).
+                        int first = fresh && nr == NR && rows - ir < MR && rows >= MR ? rows - MR : ir;
+                        int mr = Math.min(MR, rows - first);
+                        int aOff = aBlock + first * KC;
+                        int c = cOff + first * ldc + jr;
                         // One call site, so that C2 compiles (or inlines) the micro-kernel once, whatever the edges.
                         boolean full = mr == MR && nr == NR;
                         boolean fromRowInit = full && fresh && rowInit != null;

@@ -40,6 +40,7 @@ class GemmTest {
             "true, true, 33, 47, 129, -1, 0.5",
             "false, true, 64, 64, 32, 0.17677669, 0",   // attention's q·kᵀ·scale for one 32-wide head
             "false, false, 400, 16, 20, 1, 0.5",    // split by rows, one task: A packed in three chunks of rows
+            "false, false, 7, 32, 9, 1, 0",         // the last tile recomputes five rows of the first, β = 0
             "true, false, 300, 8, 517, 1.5, 0.5",   // a gradient with r = 8 columns: computed as Cᵀ = Bᵀ·A
             "true, false, 150, 5, 64, 1, 0",        // the same with columns that are not a whole vector
     })
