@@ -363,8 +363,8 @@ public final class Gemm {
             float[] ap = shared.a(packedASize(mPad, K));
             // Packed by K blocks and groups of rows, so that both threads share it even when K is one block.
             int kBlocks = tasks > 1 ? ceilDiv(K, KC) : 1;
-            int rowGroups = tasks > 1 ? Math.min(ceilDiv(M, MR), 2 * threads) : 1;
             int mUnits = ceilDiv(M, MR);
+            int rowGroups = tasks > 1 ? Math.min(mUnits, 2 * threads) : 1;
             Parallel.forEach(kBlocks * rowGroups, item -> {
                 int k0 = tasks > 1 ? item / rowGroups * KC : 0;
                 int g = item % rowGroups;
@@ -459,7 +459,8 @@ public final class Gemm {
     /**
      * Writes the mr × nr corner of an edge tile computed into {@code tile} to C, added to C's values or, when
      * {@code fresh}, to the row start values (rowInit from rowInitOff, or zeros). Whole vectors where they fit:
-     * attention's last rows (T = 64 is ten tiles and four rows) and LoRA's r = 8 columns are all edge tiles.
+     * LoRA's r = 8 columns are all edge tiles, as are the last rows of every pass after the first (a first pass
+     * ends with an overlapping full tile instead).
      */
     private static void addEdgeTile(float[] tile, int mr, int nr, float[] C, int c, int ldc, boolean fresh,
                                     float[] rowInit, int rowInitOff) {
