@@ -36,9 +36,12 @@ public final class Gelu {
     }
 
     private static final VectorSpecies<Float> S = VectorOps.S;
-    // Numerical Recipes' Chebyshev fit: erfc(z) = t·exp(−z² + P(t)), t = 1/(1 + z/2), relative error < 1.2e-7.
-    private static final float[] ERFC = {-1.26551223f, 1.00002368f, 0.37409196f, 0.09678418f, -0.18628806f,
-            0.27886807f, -1.13520398f, 1.48851587f, -0.82215223f, 0.17087277f};
+    // Abramowitz & Stegun 7.1.26: erfc(z) = t·P(t)·exp(−z²) for z ≥ 0, t = 1/(1 + p·z), P of degree 4, absolute
+    // error below 1.5e-7 (about one float32 ulp of Φ near 1). Its exp(−z²) at z = |x|/√2 is the exp(−x²/2) that
+    // φ(x) needs for the derivative, so value and derivative share one exp; the Numerical Recipes fit used before,
+    // t·exp(−z² + P(t)), needed a second.
+    private static final float ERFC_P = 0.3275911f;
+    private static final float[] ERFC = {0.254829592f, -0.284496736f, 1.421413741f, -1.453152027f, 1.061405429f};
 
     private Gelu() {
     }
@@ -75,9 +78,10 @@ public final class Gelu {
                     x.mul(cdf).intoArray(out, i);
                     tanhDerivative(x, x2, tanh, cdf).intoArray(deriv, i);
                 } else {
-                    FloatVector cdf = normalCdf(x);
+                    FloatVector e = gaussian(x);
+                    FloatVector cdf = normalCdf(x, e);
                     x.mul(cdf).intoArray(out, i);
-                    cdf.add(x.mul(normalPdf(x))).intoArray(deriv, i);
+                    erfDerivative(x, e, cdf).intoArray(deriv, i);
                 }
             }
             for (; i < to; i++) {
@@ -125,26 +129,35 @@ public final class Gelu {
         return cdf.add(x.mul(0.5f).mul(sech2).mul(dInner));
     }
 
-    // Φ(x) = erfc(−x/√2)/2, with erfc of |z| from the Chebyshev fit and the reflection erfc(−z) = 2 − erfc(z).
-    private static FloatVector normalCdf(FloatVector x) {
-        FloatVector z = x.mul((float) INV_SQRT_2).abs();
-        FloatVector t = FloatVector.broadcast(S, 1f).div(z.mul(0.5f).add(1f));
-        FloatVector p = FloatVector.broadcast(S, ERFC[9]);
-        for (int k = 8; k >= 0; k--) {
+    // exp(−x²/2): φ(x)·√(2π), and exp(−z²) for erfc at z = |x|/√2
+    private static FloatVector gaussian(FloatVector x) {
+        return x.mul(x).mul(-0.5f).lanewise(VectorOperators.EXP);
+    }
+
+    // Φ(x) = erfc(−x/√2)/2, with erfc(|z|) from the fit above and the reflection erfc(−z) = 2 − erfc(z); `gaussian`
+    // is exp(−x²/2).
+    private static FloatVector normalCdf(FloatVector x, FloatVector gaussian) {
+        FloatVector t = FloatVector.broadcast(S, 1f).div(x.abs().mul(ERFC_P * (float) INV_SQRT_2).add(1f));
+        FloatVector p = FloatVector.broadcast(S, ERFC[4]);
+        for (int k = 3; k >= 0; k--) {
             p = p.fma(t, FloatVector.broadcast(S, ERFC[k]));
         }
-        FloatVector halfErfc = t.mul(z.mul(z).neg().add(p).lanewise(VectorOperators.EXP)).mul(0.5f);   // erfc(|z|)/2
+        FloatVector halfErfc = p.mul(t).mul(gaussian).mul(0.5f);   // erfc(|z|)/2
         return halfErfc.neg().add(1f).blend(halfErfc, x.compare(VectorOperators.LT, 0f));
     }
 
-    // φ(x) = exp(−x²/2)/√(2π)
-    private static FloatVector normalPdf(FloatVector x) {
-        return x.mul(x).mul(-0.5f).lanewise(VectorOperators.EXP).mul((float) INV_SQRT_2PI);
+    private static FloatVector normalCdf(FloatVector x) {
+        return normalCdf(x, gaussian(x));
     }
 
     // Φ(x) + x·φ(x)
     private static FloatVector erfDerivative(FloatVector x) {
-        return normalCdf(x).add(x.mul(normalPdf(x)));
+        FloatVector e = gaussian(x);
+        return erfDerivative(x, e, normalCdf(x, e));
+    }
+
+    private static FloatVector erfDerivative(FloatVector x, FloatVector gaussian, FloatVector cdf) {
+        return cdf.add(x.mul(gaussian).mul((float) INV_SQRT_2PI));
     }
 
     /** gelu(x) for one value, computed in double and rounded once. */
