@@ -1,10 +1,8 @@
 package dev.lora4j.kernels;
 
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntConsumer;
 
 /**
@@ -13,16 +11,31 @@ import java.util.function.IntConsumer;
  *
  * <p>A kernel splits its work into {@code n} independent tasks and calls {@link #forEach}; the calling thread
  * takes tasks too. A call made from inside a task runs inline, so kernels may call other kernels freely
- * (attention runs its per-head GEMMs single-threaded inside a parallel loop over heads).
+ * (attention runs its per-head GEMMs single-threaded inside a parallel loop over heads), and so does a call made
+ * while another thread's call holds the pool.
+ *
+ * <p>A training step makes hundreds of calls, many of them a fraction of a millisecond long. Waking a parked
+ * thread on this kind of VM costs tens of microseconds each way, so the workers spin for a while after a call
+ * before they park, and the caller spins before it waits for them (as OpenBLAS's threads do).
  */
 public final class Parallel {
     private static final int THREADS = Integer.getInteger("lora4j.threads", Runtime.getRuntime().availableProcessors());
+    /** How long an idle thread spins, looking for work, before it parks. */
+    private static final long SPIN_NANOS = Long.getLong("lora4j.spinMicros", 200) * 1000;
     private static final ThreadLocal<Boolean> IN_TASK = ThreadLocal.withInitial(() -> false);
-    private static final ExecutorService POOL = Executors.newFixedThreadPool(Math.max(1, THREADS - 1), r -> {
-        Thread t = new Thread(r, "lora4j-kernel");
-        t.setDaemon(true);
-        return t;
-    });
+    private static final Worker[] WORKERS = new Worker[Math.max(0, THREADS - 1)];
+    /** The call the workers help with, or null: one at a time, taken by compare-and-set. */
+    private static final AtomicReference<Job> CURRENT = new AtomicReference<>();
+
+    static {
+        for (int w = 0; w < WORKERS.length; w++) {
+            WORKERS[w] = new Worker();
+            Thread t = new Thread(WORKERS[w], "lora4j-kernel-" + (w + 1));
+            t.setDaemon(true);
+            WORKERS[w].thread = t;
+            t.start();
+        }
+    }
 
     private Parallel() {
     }
@@ -54,39 +67,34 @@ public final class Parallel {
      * Runs {@code task.accept(i)} for every i in [0, n), spread over the pool, and returns when all are done.
      * Threads take the next index from a shared counter, so a thread that the OS (or a busy neighbour on a shared
      * VM) holds back simply does fewer tasks instead of stalling the others. An exception in any task is
-     * rethrown here.
+     * rethrown here, as thrown.
      */
     public static void forEach(int n, IntConsumer task) {
-        int workers = Math.min(n, threads());
-        if (workers <= 1 || inTask()) {
-            for (int i = 0; i < n; i++) {
-                task.accept(i);
+        Job job = n > 1 && WORKERS.length > 0 && !inTask() ? new Job(task, n, Thread.currentThread()) : null;
+        if (job == null || !CURRENT.compareAndSet(null, job)) {
+            boolean outer = IN_TASK.get();
+            IN_TASK.set(true);
+            try {
+                for (int i = 0; i < n; i++) {
+                    task.accept(i);
+                }
+            } finally {
+                IN_TASK.set(outer);
             }
             return;
         }
-        AtomicInteger next = new AtomicInteger();
-        Future<?>[] futures = new Future<?>[workers - 1];
-        for (int w = 1; w < workers; w++) {
-            futures[w - 1] = POOL.submit(() -> drain(task, next, n));
-        }
-        Throwable failure = null;
         try {
-            drain(task, next, n);
-        } catch (RuntimeException | Error e) {
-            failure = e;
-            next.set(n);
-        }
-        for (Future<?> f : futures) {
-            try {
-                f.get();
-            } catch (ExecutionException e) {
-                failure = failure == null ? e.getCause() : failure;
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("Parallel.forEach interrupted", e);
+            for (Worker w : WORKERS) {
+                if (w.sleeping) {
+                    LockSupport.unpark(w.thread);
+                }
             }
+            job.help();
+            job.awaitHelpers();
+        } finally {
+            CURRENT.set(null);
         }
-        // As thrown, so that an OutOfMemoryError in a worker reaches the caller as one.
+        Throwable failure = job.failure.get();
         if (failure instanceof RuntimeException re) {
             throw re;
         }
@@ -98,15 +106,93 @@ public final class Parallel {
         }
     }
 
-    private static void drain(IntConsumer task, AtomicInteger next, int n) {
-        boolean outer = IN_TASK.get();
-        IN_TASK.set(true);
-        try {
-            for (int i = next.getAndIncrement(); i < n; i = next.getAndIncrement()) {
-                task.accept(i);
+    /** One forEach call: its tasks, the next index to take and the threads still working on it. */
+    private static final class Job {
+        final IntConsumer task;
+        final int n;
+        final Thread caller;
+        final AtomicInteger next = new AtomicInteger();
+        final AtomicInteger helpers = new AtomicInteger();   // workers inside help()
+        final AtomicReference<Throwable> failure = new AtomicReference<>();
+        volatile boolean callerParked;
+
+        Job(IntConsumer task, int n, Thread caller) {
+            this.task = task;
+            this.n = n;
+            this.caller = caller;
+        }
+
+        // Takes tasks until none are left. A failure stops the others from starting new ones.
+        void help() {
+            boolean outer = IN_TASK.get();
+            IN_TASK.set(true);
+            try {
+                for (int i = next.getAndIncrement(); i < n; i = next.getAndIncrement()) {
+                    task.accept(i);
+                }
+            } catch (Throwable e) {
+                failure.compareAndSet(null, e);
+                next.set(n);
+            } finally {
+                IN_TASK.set(outer);
             }
-        } finally {
-            IN_TASK.set(outer);
+        }
+
+        // A worker joins before it takes an index, so once the caller has run out of indices, helpers == 0 means
+        // every task taken has finished; a worker that joins later finds no index left.
+        void helpAsWorker() {
+            helpers.incrementAndGet();
+            try {
+                help();
+            } finally {
+                if (helpers.decrementAndGet() == 0 && callerParked) {
+                    LockSupport.unpark(caller);
+                }
+            }
+        }
+
+        void awaitHelpers() {
+            long start = System.nanoTime();
+            while (helpers.get() != 0) {
+                if (System.nanoTime() - start < SPIN_NANOS) {
+                    Thread.onSpinWait();
+                    continue;
+                }
+                callerParked = true;
+                if (helpers.get() != 0) {
+                    LockSupport.parkNanos(this, 1_000_000);
+                }
+            }
+        }
+    }
+
+    /** A pool thread: spins on {@link #CURRENT} for a while after each job, then parks until the next. */
+    private static final class Worker implements Runnable {
+        Thread thread;
+        volatile boolean sleeping;
+
+        @Override
+        public void run() {
+            Job last = null;
+            long idleSince = System.nanoTime();
+            while (true) {
+                Job job = CURRENT.get();
+                if (job != null && job != last) {
+                    last = job;
+                    job.helpAsWorker();
+                    idleSince = System.nanoTime();
+                } else if (System.nanoTime() - idleSince < SPIN_NANOS) {
+                    Thread.onSpinWait();
+                } else {
+                    sleeping = true;
+                    Job now = CURRENT.get();
+                    if (now == null || now == last) {
+                        LockSupport.park(this);
+                    }
+                    sleeping = false;
+                    idleSince = System.nanoTime();
+                }
+            }
         }
     }
 }
