@@ -188,6 +188,7 @@ public final class Parallel {
                     Job now = CURRENT.get();
                     if (now == null || now == last) {
                         LockSupport.park(this);
+                        Thread.interrupted();   // an interrupt would otherwise make every later park return at once
                     }
                     sleeping = false;
                     idleSince = System.nanoTime();
