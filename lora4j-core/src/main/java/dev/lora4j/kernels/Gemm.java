@@ -23,10 +23,10 @@ import java.util.WeakHashMap;
  * from L2, A into row-major blocks KC wide, and a register-blocked micro-kernel keeps a 6×(2 vectors) tile of
  * C in twelve accumulators, doing 2 loads and 6 broadcasts per 12 FMAs. Packed A keeps op(A)'s rows as rows, a
  * constant KC apart, so that packing a plain activation matrix is a row copy, while the kernel still addresses
- * its six rows with constant offsets. Work is split over {@link Parallel}
- * by columns of C (or rows, when C is tall and narrow); each thread packs its own panels, so threads never wait
- * for each other. Either operand may be stored as bf16 or f16: packing widens it to float32, so a frozen
- * half-precision weight costs half the memory and no extra pass.
+ * its six rows with constant offsets. Work is split over {@link Parallel} by columns of C, each task packing its
+ * own B panels against a shared packed A, or by rows when C is tall and narrow, each task packing its own A
+ * against a B that all threads pack together first. Either operand may be stored as bf16 or f16: packing widens
+ * it to float32, so a frozen half-precision weight costs half the memory and no extra pass.
  */
 public final class Gemm {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -144,29 +144,47 @@ public final class Gemm {
         /**
          * Packs op(B) columns [n0, n1) for all of K and returns them in native memory aligned to a cache line.
          * Vector loads from a Java array sit wherever the GC put the array: one that straddles cache lines costs
-         * up to a third of the kernel's speed, and which you get changes from run to run. A plain float32 B is
-         * written in place a row at a time (each of its rows read once, front to back); other panels go through
-         * a one-panel heap buffer.
+         * up to a third of the kernel's speed, and which you get changes from run to run. With {@code shared},
+         * the panels are packed by all threads (for a B that every task reads), else by this one.
          */
-        MemorySegment packB(Operand op, int n0, int n1, int K) {
+        MemorySegment packB(Operand op, int n0, int n1, int K, boolean shared) {
             int pad = ceilDiv(n1 - n0, NR) * NR;
             long n = (long) pad * depth(K);
             if (bAligned.byteSize() < n * 4L) {
                 bAligned = Arena.ofAuto().allocate(n * 4L, 64);
             }
-            int rowWise = op.f32() != null && !op.trans() ? (n1 - n0) / NR * NR : 0;
-            for (int pc = 0; pc < K; pc += KC) {
-                int kc = Math.min(KC, K - pc);
-                int depth = depth(kc);
-                if (rowWise > 0) {
-                    packRowsInPlace(bAligned, pc * pad, op, n0, rowWise, pc, kc, depth);
-                }
-                for (int p = rowWise; p < n1 - n0; p += NR) {
-                    packPanel(panel, 0, op, n0 + p, Math.min(NR, n1 - n0 - p), pc, kc, depth);
-                    MemorySegment.copy(panel, 0, bAligned, ValueLayout.JAVA_FLOAT, (long) (pc * pad + p * depth) * 4, depth * NR);
-                }
+            MemorySegment dst = bAligned;
+            if (!shared) {
+                packPanelsInto(dst, pad, op, n0, 0, n1 - n0, K, panel);
+                return dst;
             }
-            return bAligned;
+            int panels = pad / NR;
+            int groups = Math.min(panels, 2 * Parallel.threads());
+            Parallel.forEach(groups, g -> {
+                int p0 = (int) ((long) panels * g / groups) * NR, p1 = Math.min(n1 - n0, (int) ((long) panels * (g + 1) / groups) * NR);
+                packPanelsInto(dst, pad, op, n0, p0, p1, K, BUFFERS.get().panel);
+            });
+            return dst;
+        }
+    }
+
+    /**
+     * Packs op(B) columns [n0 + p0, n0 + p1) (p0 a multiple of NR) into their panels of a packing of pad columns
+     * from n0, for all of K. A plain float32 B is written in place a row at a time (each of its rows read once,
+     * front to back); other panels go through the one-panel heap buffer {@code panel}.
+     */
+    private static void packPanelsInto(MemorySegment dst, int pad, Operand op, int n0, int p0, int p1, int K, float[] panel) {
+        int rowWise = op.f32() != null && !op.trans() ? (p1 - p0) / NR * NR : 0;
+        for (int pc = 0; pc < K; pc += KC) {
+            int kc = Math.min(KC, K - pc);
+            int depth = depth(kc);
+            if (rowWise > 0) {
+                packRowsInPlace(dst, pc * pad + p0 * depth, op, n0 + p0, rowWise, pc, kc, depth);
+            }
+            for (int p = p0 + rowWise; p < p1; p += NR) {
+                packPanel(panel, 0, op, n0 + p, Math.min(NR, p1 - p), pc, kc, depth);
+                MemorySegment.copy(panel, 0, dst, ValueLayout.JAVA_FLOAT, (long) (pc * pad + p * depth) * 4, depth * NR);
+            }
         }
     }
 
@@ -382,13 +400,13 @@ public final class Gemm {
                 if (frozen != null) {
                     multiply(ap, mPad, M, frozen, n0, nPad, n1 - n0, K, C, offC + n0, ldc, beta == 0f, rowInit, rowInitOff + n0, own.tile);
                 } else {
-                    MemorySegment bs = own.packB(b, n0, n1, K);
+                    MemorySegment bs = own.packB(b, n0, n1, K, false);
                     multiply(ap, mPad, M, bs, 0, ceilDiv(n1 - n0, NR) * NR, n1 - n0, K, C, offC + n0, ldc, beta == 0f,
                             rowInit, rowInitOff + n0, own.tile);
                 }
             });
         } else {
-            MemorySegment bs = frozen != null ? frozen : shared.packB(b, 0, N, K);
+            MemorySegment bs = frozen != null ? frozen : shared.packB(b, 0, N, K, threads > 1);
             Parallel.forEach(tasks, t -> {
                 int m0 = (int) ((long) units * t / tasks) * MR;
                 int m1 = Math.min(M, (int) ((long) units * (t + 1) / tasks) * MR);

@@ -43,6 +43,8 @@ class GemmTest {
             "false, false, 7, 32, 9, 1, 0",         // the last tile recomputes five rows of the first, β = 0
             "true, false, 300, 8, 517, 1.5, 0.5",   // a gradient with r = 8 columns: computed as Cᵀ = Bᵀ·A
             "true, false, 150, 5, 64, 1, 0",        // the same with columns that are not a whole vector
+            "false, false, 700, 61, 803, 1, 0",     // split by rows on several threads: the shared B packed by all of
+            "false, true, 650, 45, 803, 1, 1",      // them, plain and transposed, an edge panel and two K blocks
     })
     void matchesScalarTwin(boolean transA, boolean transB, int M, int N, int K, float alpha, float beta) {
         Random r = new Random(M * 31L + N * 7L + K);
