@@ -1,6 +1,7 @@
 package dev.lora4j.kernels;
 
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntConsumer;
@@ -26,6 +27,7 @@ public final class Parallel {
     private static final Worker[] WORKERS = new Worker[Math.max(0, THREADS - 1)];
     /** The call the workers help with, or null: one at a time, taken by compare-and-set. */
     private static final AtomicReference<Job> CURRENT = new AtomicReference<>();
+    private static final AtomicLong JOBS = new AtomicLong();
 
     static {
         for (int w = 0; w < WORKERS.length; w++) {
@@ -114,6 +116,7 @@ public final class Parallel {
         final AtomicInteger next = new AtomicInteger();
         final AtomicInteger helpers = new AtomicInteger();   // workers inside help()
         final AtomicReference<Throwable> failure = new AtomicReference<>();
+        final long id = JOBS.incrementAndGet();
         volatile boolean callerParked;
 
         Job(IntConsumer task, int n, Thread caller) {
@@ -173,12 +176,13 @@ public final class Parallel {
 
         @Override
         public void run() {
-            Job last = null;
+            // The last job's id rather than the job, which would keep its task, and whatever that holds, alive
+            long last = 0;
             long idleSince = System.nanoTime();
             while (true) {
                 Job job = CURRENT.get();
-                if (job != null && job != last) {
-                    last = job;
+                if (job != null && job.id != last) {
+                    last = job.id;
                     job.helpAsWorker();
                     idleSince = System.nanoTime();
                 } else if (System.nanoTime() - idleSince < SPIN_NANOS) {
@@ -186,7 +190,7 @@ public final class Parallel {
                 } else {
                     sleeping = true;
                     Job now = CURRENT.get();
-                    if (now == null || now == last) {
+                    if (now == null || now.id == last) {
                         LockSupport.park(this);
                         Thread.interrupted();   // an interrupt would otherwise make every later park return at once
                     }
