@@ -435,11 +435,10 @@ public final class Gemm {
      * are packed for all of K in KC-deep blocks. Within a K block the loop order is GotoBLAS's: a KC×NR panel of
      * B is reused by every micro-tile of an MC×KC block of A, which stays in L2. The K blocks are the inner loop
      * of the MC blocks, so that the next K block finds those rows of C still in cache rather than reading them
-     * back from L3 (512×768×3072 NN and TN 1.03–1.06× in-process; one K block, or B packed once, unchanged).
-     * With {@code overwrite} (β = 0) the first K
-     * block writes C instead of adding to it, reading its starting values from a zero tile rather than from a C
-     * filled with zeros first, or from rowInit (cols values from rowInitOff, the same for every row) when that is
-     * not null.
+     * back from L3 (512×768×3072 1.03–1.08× in-process; one K block, or B packed once, unchanged). With
+     * {@code overwrite} (β = 0) the first K block writes C instead of adding to it, reading its starting values
+     * from a zero tile rather than from a C filled with zeros first, or from rowInit (cols values from
+     * rowInitOff, the same for every row) when that is not null.
      */
     private static void multiply(float[] ap, int aPad, int rows, MemorySegment bs, int bCol0, int bPad, int cols, int K,
                                  float[] C, int cOff, int ldc, boolean overwrite, float[] rowInit, int rowInitOff, float[] tile) {
