@@ -161,7 +161,7 @@ public final class Gemm {
             int panels = pad / NR;
             int groups = Math.min(panels, 2 * Parallel.threads());
             Parallel.forEach(groups, g -> {
-                int p0 = (int) ((long) panels * g / groups) * NR, p1 = Math.min(n1 - n0, (int) ((long) panels * (g + 1) / groups) * NR);
+                int p0 = partStart(panels, g, groups, NR, n1 - n0), p1 = partStart(panels, g + 1, groups, NR, n1 - n0);
                 packPanelsInto(dst, pad, op, n0, p0, p1, K, BUFFERS.get().panel);
             });
             return dst;
@@ -386,13 +386,11 @@ public final class Gemm {
             Parallel.forEach(kBlocks * rowGroups, item -> {
                 int k0 = tasks > 1 ? item / rowGroups * KC : 0;
                 int g = item % rowGroups;
-                int r0 = (int) ((long) mUnits * g / rowGroups) * MR;
-                int r1 = Math.min(M, (int) ((long) mUnits * (g + 1) / rowGroups) * MR);
+                int r0 = partStart(mUnits, g, rowGroups, MR, M), r1 = partStart(mUnits, g + 1, rowGroups, MR, M);
                 packA(ap, a, 0, M, r0, r1, k0, tasks > 1 ? Math.min(K, k0 + KC) : K, alpha);
             });
             Parallel.forEach(tasks, t -> {
-                int n0 = (int) ((long) units * t / tasks) * NR;
-                int n1 = Math.min(N, (int) ((long) units * (t + 1) / tasks) * NR);
+                int n0 = partStart(units, t, tasks, NR, N), n1 = partStart(units, t + 1, tasks, NR, N);
                 if (beta != 0f) {
                     scaleC(M, n1 - n0, beta, C, offC + n0, ldc);   // the micro-kernel adds into C
                 }
@@ -408,8 +406,7 @@ public final class Gemm {
         } else {
             MemorySegment bs = frozen != null ? frozen : shared.packB(b, 0, N, K, threads > 1);
             Parallel.forEach(tasks, t -> {
-                int m0 = (int) ((long) units * t / tasks) * MR;
-                int m1 = Math.min(M, (int) ((long) units * (t + 1) / tasks) * MR);
+                int m0 = partStart(units, t, tasks, MR, M), m1 = partStart(units, t + 1, tasks, MR, M);
                 if (beta != 0f) {
                     scaleC(m1 - m0, N, beta, C, offC + m0 * ldc, ldc);
                 }
@@ -809,6 +806,12 @@ public final class Gemm {
             throw new IllegalArgumentException("gemm: " + name + " (" + storedRows + " x " + storedCols
                     + " stored, offset " + x.offset() + ", ld " + x.ld() + ") does not fit an array of " + x.length());
         }
+    }
+
+    // Where part p of `parts` starts when `units` units of `unit` elements (the last one ending at limit) are
+    // shared out as evenly as whole units allow; part `parts` starts at limit.
+    private static int partStart(int units, int p, int parts, int unit, int limit) {
+        return Math.min(limit, (int) ((long) units * p / parts) * unit);
     }
 
     /** kc rounded up to a multiple of STEPS: the depth of a packed block. */
