@@ -57,6 +57,17 @@ public final class Attention {
         }
     }
 
+    // The heads a task works on, of each operand (rows[i] positions of xs[i]): all of sequence b's, copied
+    // head-major one operand after another into the thread's staging block, or head h0 in place.
+    private static Heads[] taskHeads(boolean whole, int b, int h0, int NH, int hs, Rows[] xs, int... rows) {
+        Heads[] heads = new Heads[xs.length];
+        float[] st = whole ? buffer(STAGE, java.util.Arrays.stream(rows).sum() * NH * hs) : null;
+        for (int i = 0, off = 0; i < xs.length; off += rows[i] * NH * hs, i++) {
+            heads[i] = whole ? Heads.staged(xs[i], b, rows[i], NH, hs, st, off) : Heads.inPlace(xs[i], b, h0, hs);
+        }
+        return heads;
+    }
+
     // A task per sequence when that still gives every thread several tasks and the copy is of bounded size.
     static boolean wholeSequences(int B, int T, int S, int NH, int hs, boolean backward) {
         long staged = (long) (backward ? 2 * T + 2 * S : T + 2 * S) * NH * hs;
@@ -88,17 +99,8 @@ public final class Attention {
         Parallel.forEach(whole ? B : B * NH, task -> {
             int b = whole ? task : task / NH;
             int h0 = whole ? 0 : task % NH, n = whole ? NH : 1;
-            Heads hq, hk, hv;
-            if (whole) {
-                float[] st = buffer(STAGE, (T + 2 * S) * NH * hs);
-                hq = Heads.staged(q, b, T, n, hs, st, 0);
-                hk = Heads.staged(k, b, S, n, hs, st, T * NH * hs);
-                hv = Heads.staged(v, b, S, n, hs, st, (T + S) * NH * hs);
-            } else {
-                hq = Heads.inPlace(q, b, h0, hs);
-                hk = Heads.inPlace(k, b, h0, hs);
-                hv = Heads.inPlace(v, b, h0, hs);
-            }
+            Heads[] heads = taskHeads(whole, b, h0, NH, hs, new Rows[]{q, k, v}, T, S, S);
+            Heads hq = heads[0], hk = heads[1], hv = heads[2];
             for (int i = 0; i < n; i++) {
                 int h = h0 + i;
                 int attOff = (b * NH + h) * T * S;
@@ -136,19 +138,8 @@ public final class Attention {
         Parallel.forEach(whole ? B : B * NH, task -> {
             int b = whole ? task : task / NH;
             int h0 = whole ? 0 : task % NH, n = whole ? NH : 1;
-            Heads hq, hk, hv, ho;
-            if (whole) {
-                float[] st = buffer(STAGE, (2 * T + 2 * S) * NH * hs);
-                hq = Heads.staged(q, b, T, n, hs, st, 0);
-                hk = Heads.staged(k, b, S, n, hs, st, T * NH * hs);
-                hv = Heads.staged(v, b, S, n, hs, st, (T + S) * NH * hs);
-                ho = Heads.staged(dout, b, T, n, hs, st, (T + 2 * S) * NH * hs);
-            } else {
-                hq = Heads.inPlace(q, b, h0, hs);
-                hk = Heads.inPlace(k, b, h0, hs);
-                hv = Heads.inPlace(v, b, h0, hs);
-                ho = Heads.inPlace(dout, b, h0, hs);
-            }
+            Heads[] heads = taskHeads(whole, b, h0, NH, hs, new Rows[]{q, k, v, dout}, T, S, S, T);
+            Heads hq = heads[0], hk = heads[1], hv = heads[2], ho = heads[3];
             float[] datt = buffer(SCRATCH, T * S);
             for (int i = 0; i < n; i++) {
                 int h = h0 + i;
