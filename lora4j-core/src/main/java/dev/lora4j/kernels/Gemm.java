@@ -46,6 +46,9 @@ public final class Gemm {
     // L2 without cost) and 4-8% at K = 1536 and 3072; 256 was slower still; K ≤ 384 is unchanged.
     static final int KC = Math.max(STEPS, Integer.getInteger("lora4j.gemm.kc", 768) & -STEPS);
     private static final int MC = Math.max(1, Integer.getInteger("lora4j.gemm.mc", 96) / MR) * MR;   // whole tiles
+    // A split by columns takes rows of A in blocks of up to this many floats (2 MB: all of GPT-2's 512 rows), so
+    // that each B panel is read from memory once per block rather than once per MC rows.
+    private static final long A_BLOCK_FLOATS = Long.getLong("lora4j.gemm.ablock", 512 * 1024);
     /** Below this many multiply-adds a single thread is faster than handing work to the pool. */
     private static final long PARALLEL_THRESHOLD = 1L << 18;
     private static final int TASKS_PER_THREAD = Integer.getInteger("lora4j.gemm.tasksPerThread", 4);
@@ -396,11 +399,12 @@ public final class Gemm {
                 }
                 Buffers own = BUFFERS.get();
                 if (frozen != null) {
-                    multiply(ap, mPad, M, frozen, n0, nPad, n1 - n0, K, C, offC + n0, ldc, beta == 0f, rowInit, rowInitOff + n0, own.tile);
+                    multiply(ap, mPad, M, rowBlock(mPad, K), frozen, n0, nPad, n1 - n0, K, C, offC + n0, ldc, beta == 0f,
+                            rowInit, rowInitOff + n0, own.tile);
                 } else {
                     MemorySegment bs = own.packB(b, n0, n1, K, false);
-                    multiply(ap, mPad, M, bs, 0, ceilDiv(n1 - n0, NR) * NR, n1 - n0, K, C, offC + n0, ldc, beta == 0f,
-                            rowInit, rowInitOff + n0, own.tile);
+                    multiply(ap, mPad, M, rowBlock(mPad, K), bs, 0, ceilDiv(n1 - n0, NR) * NR, n1 - n0, K, C, offC + n0,
+                            ldc, beta == 0f, rowInit, rowInitOff + n0, own.tile);
                 }
             });
         } else {
@@ -419,7 +423,7 @@ public final class Gemm {
                     int mPad = ceilDiv(c1 - c0, MR) * MR;
                     float[] ap = own.a(packedASize(mPad, K));
                     packA(ap, a, c0, c1, 0, c1 - c0, 0, K, alpha);
-                    multiply(ap, mPad, c1 - c0, bs, 0, nPad, N, K, C, offC + c0 * ldc, ldc, beta == 0f, rowInit,
+                    multiply(ap, mPad, c1 - c0, MC, bs, 0, nPad, N, K, C, offC + c0 * ldc, ldc, beta == 0f, rowInit,
                             rowInitOff, own.tile);
                 }
             });
@@ -430,17 +434,18 @@ public final class Gemm {
      * C[0:rows, 0:cols] += Apacked·Bpacked, where A holds {@code rows} rows (padded to aPad) and the packed B
      * holds bPad columns, of which this call uses {@code cols} starting at column bCol0 (a multiple of NR); both
      * are packed for all of K in KC-deep blocks. Within a K block the loop order is GotoBLAS's: a KC×NR panel of
-     * B is reused by every micro-tile of an MC×KC block of A, which stays in L2. The K blocks are the inner loop
-     * of the MC blocks, so that the next K block finds those rows of C still in cache rather than reading them
+     * B is reused by every micro-tile of an mc×KC block of A (MC rows, which stay in L2, or {@link #rowBlock}'s
+     * larger blocks when B streams from memory). The K blocks are the inner loop of the row blocks, so that the
+     * next K block finds those rows of C still in cache rather than reading them
      * back from L3 (512×768×3072 1.03–1.08× in-process; one K block, or B packed once, unchanged). With
      * {@code overwrite} (β = 0) the first K block writes C instead of adding to it, reading its starting values
      * from a zero tile rather than from a C filled with zeros first, or from rowInit (cols values from
      * rowInitOff, the same for every row) when that is not null.
      */
-    private static void multiply(float[] ap, int aPad, int rows, MemorySegment bs, int bCol0, int bPad, int cols, int K,
-                                 float[] C, int cOff, int ldc, boolean overwrite, float[] rowInit, int rowInitOff, float[] tile) {
-        for (int ic = 0; ic < rows; ic += MC) {
-            int icEnd = Math.min(rows, ic + MC);
+    private static void multiply(float[] ap, int aPad, int rows, int mc, MemorySegment bs, int bCol0, int bPad, int cols,
+                                 int K, float[] C, int cOff, int ldc, boolean overwrite, float[] rowInit, int rowInitOff, float[] tile) {
+        for (int ic = 0; ic < rows; ic += mc) {
+            int icEnd = Math.min(rows, ic + mc);
             for (int pc = 0; pc < K; pc += KC) {
                 int kc = depth(Math.min(KC, K - pc));
                 boolean fresh = overwrite && pc == 0;
@@ -453,7 +458,7 @@ public final class Gemm {
                         // The last rows of a first pass are the full tile that ends there, overlapping rows already
                         // written: recomputed from the same start values they come out the same, and no FMAs are
                         // spent on padding rows (T = 64 is ten tiles and four rows; GPT-2's 512 rows, 85 and two).
-                        // Only within this MC block: the rows before it have had every K block already.
+                        // Only within this block of rows: the rows before it have had every K block already.
                         int first = fresh && nr == NR && icEnd - ir < MR && icEnd - ic >= MR ? icEnd - MR : ir;
                         int mr = Math.min(MR, rows - first);
                         int aOff = aBlock + first * KC;
@@ -806,6 +811,20 @@ public final class Gemm {
             throw new IllegalArgumentException("gemm: " + name + " (" + storedRows + " x " + storedCols
                     + " stored, offset " + x.offset() + ", ld " + x.ld() + ") does not fit an array of " + x.length());
         }
+    }
+
+    /**
+     * Rows per block when a split by columns runs all of A's mPad rows against its own B panels: as few blocks
+     * of about equal size as keep a block within {@link #A_BLOCK_FLOATS}, never fewer rows than MC. A task's
+     * B panels do not fit in cache (GPT-2's LM head holds 19 MB of them per task), so each block of rows reads
+     * them all from memory again; fewer blocks read them less often, at the cost of A coming from L3 rather
+     * than L2 (512×50257×768 NT, B packed once: 1.05-1.10× against blocks of MC rows; 4096 rows in 6 MB
+     * blocks were 0.83×, hence the cap).
+     */
+    static int rowBlock(int mPad, int K) {
+        int cap = Math.max(MC, (int) (A_BLOCK_FLOATS / Math.max(1, Math.min(K, KC))) / MR * MR);
+        int blocks = ceilDiv(mPad, cap);
+        return ceilDiv(ceilDiv(mPad, blocks), MR) * MR;
     }
 
     // Where part p of `parts` starts when `units` units of `unit` elements (the last one ending at limit) are

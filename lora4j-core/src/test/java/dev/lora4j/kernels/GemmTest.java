@@ -28,6 +28,13 @@ class GemmTest {
         assertTrue(Gemm.KC < 803 && 803 < 2 * Gemm.KC && (803 - Gemm.KC) % 4 != 0, "KC = " + Gemm.KC);
     }
 
+    @Test
+    void theSevenHundredRowCasesSplitAIntoBlocksOfRows() {
+        int block = Gemm.rowBlock(702, 803);
+        assertTrue(block < 702 && block % Gemm.MR == 0 && 700 % block != 0, "rows per block: " + block);
+        assertEquals(516, Gemm.rowBlock(516, 768), "GPT-2's 512 rows are one block");
+    }
+
     @ParameterizedTest(name = "{0}{1} M={2} N={3} K={4} alpha={5} beta={6}")
     @CsvSource({
             "false, false, 1, 1, 1, 1, 0",
@@ -45,6 +52,8 @@ class GemmTest {
             "true, false, 150, 5, 64, 1, 0",        // the same with columns that are not a whole vector
             "false, false, 700, 61, 803, 1, 0",     // split by rows on several threads: the shared B packed by all of
             "false, true, 650, 45, 803, 1, 1",      // them, plain and transposed, an edge panel and two K blocks
+            "false, false, 700, 703, 803, 1, 0",    // split by columns with A in two blocks of rows (see below), the
+            "true, true, 700, 703, 803, 0.5, 1",    // last ending in an overlapping tile; two K blocks
     })
     void matchesScalarTwin(boolean transA, boolean transB, int M, int N, int K, float alpha, float beta) {
         Random r = new Random(M * 31L + N * 7L + K);
