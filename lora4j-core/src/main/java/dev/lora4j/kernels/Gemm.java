@@ -454,7 +454,7 @@ public final class Gemm {
                 for (int jr = 0; jr < cols; jr += NR) {
                     int nr = Math.min(NR, cols - jr);
                     long bOff = (bBlock + (long) (bCol0 + jr) * kc) * 4;
-                    for (int ir = ic; ir < icEnd; ir += MR) {
+                    for (int ir = ic; ir < icEnd; ) {
                         // The last rows of a first pass are the full tile that ends there, overlapping rows already
                         // written: recomputed from the same start values they come out the same, and no FMAs are
                         // spent on padding rows (T = 64 is ten tiles and four rows; GPT-2's 512 rows, 85 and two).
@@ -463,16 +463,19 @@ public final class Gemm {
                         int mr = Math.min(MR, rows - first);
                         int aOff = aBlock + first * KC;
                         int c = cOff + first * ldc + jr;
-                        // One call site, so that C2 compiles (or inlines) the micro-kernel once, whatever the edges.
+                        // One call site, so that C2 compiles (or inlines) the micro-kernel once, whatever the edges;
+                        // one call for all the whole tiles down the panel.
                         boolean full = mr == MR && nr == NR;
+                        int tiles = full && first == ir ? (icEnd - ir) / MR : 1;
                         boolean fromRowInit = full && fresh && rowInit != null;
                         float[] from = full && !fresh ? C : fromRowInit ? rowInit : ZERO_TILE;
                         int fromOff = full && !fresh ? c : fromRowInit ? rowInitOff + jr : 0;
                         microKernel(ap, aOff, bs, bOff, kc, from, fromOff, full && !fresh ? ldc : 0,
-                                full ? C : tile, full ? c : 0, full ? ldc : NR);
+                                full ? C : tile, full ? c : 0, full ? ldc : NR, tiles);
                         if (!full) {
                             addEdgeTile(tile, mr, nr, C, c, ldc, fresh, rowInit, rowInitOff + jr);
                         }
+                        ir += tiles * MR;
                     }
                 }
             }
@@ -510,95 +513,100 @@ public final class Gemm {
      * the FMA loop, which is the prefetch Java cannot otherwise express. Twelve accumulators, two loads of B and
      * six broadcasts of A per step, the shape that fits AVX2's sixteen registers (4 × 3 vectors and 5 × 2 were
      * no faster). A store helper, or vectors kept across a call that is not inlined, would box every vector.
+     * One call computes {@code tiles} such tiles down the B panel, each MR rows below the last (in, C and A
+     * alike), so that a panel's run of whole tiles pays for one call: MiniLM's training step, whose products
+     * are 2048 rows deep and only 384 deep in K, 1.08× in-process; GPT-2's 1.03×.
      */
     private static void microKernel(float[] ap, int aOff, MemorySegment bp, long bOff, int kc,
-                                    float[] in, int inOff, int inLd, float[] C, int cOff, int ldc) {
-        FloatVector c00 = FloatVector.fromArray(S, in, inOff), c01 = FloatVector.fromArray(S, in, inOff + L);
-        FloatVector c10 = FloatVector.fromArray(S, in, inOff + inLd), c11 = FloatVector.fromArray(S, in, inOff + inLd + L);
-        FloatVector c20 = FloatVector.fromArray(S, in, inOff + 2 * inLd), c21 = FloatVector.fromArray(S, in, inOff + 2 * inLd + L);
-        FloatVector c30 = FloatVector.fromArray(S, in, inOff + 3 * inLd), c31 = FloatVector.fromArray(S, in, inOff + 3 * inLd + L);
-        FloatVector c40 = FloatVector.fromArray(S, in, inOff + 4 * inLd), c41 = FloatVector.fromArray(S, in, inOff + 4 * inLd + L);
-        FloatVector c50 = FloatVector.fromArray(S, in, inOff + 5 * inLd), c51 = FloatVector.fromArray(S, in, inOff + 5 * inLd + L);
-        FloatVector b0, b1, x;
-        // A counted loop over groups of four steps: C2 moves the checks on packed A out of the loop and does not
-        // unroll it into register spills (an uncounted two-step loop kept a check per load and ran 20% slower
-        // whenever the core was shared). B's offset is derived from the int k on purpose: written as a long product
-        // of g, C2 also splits the loop to drop the segment checks, and the split loop spills all twelve accumulators
-        // to the stack on every iteration.
-        int groups = kc / STEPS;
-        for (int g = 0; g < groups; g++) {
-            int k = g * STEPS;
-            long b = bOff + k * NR_BYTES;
-            int a = aOff + k;
-            b0 = FloatVector.fromMemorySegment(S, bp, b, ORDER);
-            b1 = FloatVector.fromMemorySegment(S, bp, b + L_BYTES, ORDER);
-            x = FloatVector.broadcast(S, ap[a]);
-            c00 = b0.fma(x, c00); c01 = b1.fma(x, c01);
-            x = FloatVector.broadcast(S, ap[a + 1 * KC]);
-            c10 = b0.fma(x, c10); c11 = b1.fma(x, c11);
-            x = FloatVector.broadcast(S, ap[a + 2 * KC]);
-            c20 = b0.fma(x, c20); c21 = b1.fma(x, c21);
-            x = FloatVector.broadcast(S, ap[a + 3 * KC]);
-            c30 = b0.fma(x, c30); c31 = b1.fma(x, c31);
-            x = FloatVector.broadcast(S, ap[a + 4 * KC]);
-            c40 = b0.fma(x, c40); c41 = b1.fma(x, c41);
-            x = FloatVector.broadcast(S, ap[a + 5 * KC]);
-            c50 = b0.fma(x, c50); c51 = b1.fma(x, c51);
-            b0 = FloatVector.fromMemorySegment(S, bp, b + 1 * NR_BYTES, ORDER);
-            b1 = FloatVector.fromMemorySegment(S, bp, b + 1 * NR_BYTES + L_BYTES, ORDER);
-            x = FloatVector.broadcast(S, ap[a + 1]);
-            c00 = b0.fma(x, c00); c01 = b1.fma(x, c01);
-            x = FloatVector.broadcast(S, ap[a + 1 * KC + 1]);
-            c10 = b0.fma(x, c10); c11 = b1.fma(x, c11);
-            x = FloatVector.broadcast(S, ap[a + 2 * KC + 1]);
-            c20 = b0.fma(x, c20); c21 = b1.fma(x, c21);
-            x = FloatVector.broadcast(S, ap[a + 3 * KC + 1]);
-            c30 = b0.fma(x, c30); c31 = b1.fma(x, c31);
-            x = FloatVector.broadcast(S, ap[a + 4 * KC + 1]);
-            c40 = b0.fma(x, c40); c41 = b1.fma(x, c41);
-            x = FloatVector.broadcast(S, ap[a + 5 * KC + 1]);
-            c50 = b0.fma(x, c50); c51 = b1.fma(x, c51);
-            b0 = FloatVector.fromMemorySegment(S, bp, b + 2 * NR_BYTES, ORDER);
-            b1 = FloatVector.fromMemorySegment(S, bp, b + 2 * NR_BYTES + L_BYTES, ORDER);
-            x = FloatVector.broadcast(S, ap[a + 2]);
-            c00 = b0.fma(x, c00); c01 = b1.fma(x, c01);
-            x = FloatVector.broadcast(S, ap[a + 1 * KC + 2]);
-            c10 = b0.fma(x, c10); c11 = b1.fma(x, c11);
-            x = FloatVector.broadcast(S, ap[a + 2 * KC + 2]);
-            c20 = b0.fma(x, c20); c21 = b1.fma(x, c21);
-            x = FloatVector.broadcast(S, ap[a + 3 * KC + 2]);
-            c30 = b0.fma(x, c30); c31 = b1.fma(x, c31);
-            x = FloatVector.broadcast(S, ap[a + 4 * KC + 2]);
-            c40 = b0.fma(x, c40); c41 = b1.fma(x, c41);
-            x = FloatVector.broadcast(S, ap[a + 5 * KC + 2]);
-            c50 = b0.fma(x, c50); c51 = b1.fma(x, c51);
-            b0 = FloatVector.fromMemorySegment(S, bp, b + 3 * NR_BYTES, ORDER);
-            b1 = FloatVector.fromMemorySegment(S, bp, b + 3 * NR_BYTES + L_BYTES, ORDER);
-            x = FloatVector.broadcast(S, ap[a + 3]);
-            c00 = b0.fma(x, c00); c01 = b1.fma(x, c01);
-            x = FloatVector.broadcast(S, ap[a + 1 * KC + 3]);
-            c10 = b0.fma(x, c10); c11 = b1.fma(x, c11);
-            x = FloatVector.broadcast(S, ap[a + 2 * KC + 3]);
-            c20 = b0.fma(x, c20); c21 = b1.fma(x, c21);
-            x = FloatVector.broadcast(S, ap[a + 3 * KC + 3]);
-            c30 = b0.fma(x, c30); c31 = b1.fma(x, c31);
-            x = FloatVector.broadcast(S, ap[a + 4 * KC + 3]);
-            c40 = b0.fma(x, c40); c41 = b1.fma(x, c41);
-            x = FloatVector.broadcast(S, ap[a + 5 * KC + 3]);
-            c50 = b0.fma(x, c50); c51 = b1.fma(x, c51);
+                                    float[] in, int inOff, int inLd, float[] C, int cOff, int ldc, int tiles) {
+        for (int tile = 0; tile < tiles; tile++, aOff += MR * KC, inOff += MR * inLd, cOff += MR * ldc) {
+            FloatVector c00 = FloatVector.fromArray(S, in, inOff), c01 = FloatVector.fromArray(S, in, inOff + L);
+            FloatVector c10 = FloatVector.fromArray(S, in, inOff + inLd), c11 = FloatVector.fromArray(S, in, inOff + inLd + L);
+            FloatVector c20 = FloatVector.fromArray(S, in, inOff + 2 * inLd), c21 = FloatVector.fromArray(S, in, inOff + 2 * inLd + L);
+            FloatVector c30 = FloatVector.fromArray(S, in, inOff + 3 * inLd), c31 = FloatVector.fromArray(S, in, inOff + 3 * inLd + L);
+            FloatVector c40 = FloatVector.fromArray(S, in, inOff + 4 * inLd), c41 = FloatVector.fromArray(S, in, inOff + 4 * inLd + L);
+            FloatVector c50 = FloatVector.fromArray(S, in, inOff + 5 * inLd), c51 = FloatVector.fromArray(S, in, inOff + 5 * inLd + L);
+            FloatVector b0, b1, x;
+            // A counted loop over groups of four steps: C2 moves the checks on packed A out of the loop and does
+            // not unroll it into register spills (an uncounted two-step loop kept a check per load and ran 20%
+            // slower whenever the core was shared). B's offset is derived from the int k on purpose: written as a
+            // long product of g, C2 also splits the loop to drop the segment checks, and the split loop spills all
+            // twelve accumulators to the stack on every iteration.
+            int groups = kc / STEPS;
+            for (int g = 0; g < groups; g++) {
+                int k = g * STEPS;
+                long b = bOff + k * NR_BYTES;
+                int a = aOff + k;
+                b0 = FloatVector.fromMemorySegment(S, bp, b, ORDER);
+                b1 = FloatVector.fromMemorySegment(S, bp, b + L_BYTES, ORDER);
+                x = FloatVector.broadcast(S, ap[a]);
+                c00 = b0.fma(x, c00); c01 = b1.fma(x, c01);
+                x = FloatVector.broadcast(S, ap[a + 1 * KC]);
+                c10 = b0.fma(x, c10); c11 = b1.fma(x, c11);
+                x = FloatVector.broadcast(S, ap[a + 2 * KC]);
+                c20 = b0.fma(x, c20); c21 = b1.fma(x, c21);
+                x = FloatVector.broadcast(S, ap[a + 3 * KC]);
+                c30 = b0.fma(x, c30); c31 = b1.fma(x, c31);
+                x = FloatVector.broadcast(S, ap[a + 4 * KC]);
+                c40 = b0.fma(x, c40); c41 = b1.fma(x, c41);
+                x = FloatVector.broadcast(S, ap[a + 5 * KC]);
+                c50 = b0.fma(x, c50); c51 = b1.fma(x, c51);
+                b0 = FloatVector.fromMemorySegment(S, bp, b + 1 * NR_BYTES, ORDER);
+                b1 = FloatVector.fromMemorySegment(S, bp, b + 1 * NR_BYTES + L_BYTES, ORDER);
+                x = FloatVector.broadcast(S, ap[a + 1]);
+                c00 = b0.fma(x, c00); c01 = b1.fma(x, c01);
+                x = FloatVector.broadcast(S, ap[a + 1 * KC + 1]);
+                c10 = b0.fma(x, c10); c11 = b1.fma(x, c11);
+                x = FloatVector.broadcast(S, ap[a + 2 * KC + 1]);
+                c20 = b0.fma(x, c20); c21 = b1.fma(x, c21);
+                x = FloatVector.broadcast(S, ap[a + 3 * KC + 1]);
+                c30 = b0.fma(x, c30); c31 = b1.fma(x, c31);
+                x = FloatVector.broadcast(S, ap[a + 4 * KC + 1]);
+                c40 = b0.fma(x, c40); c41 = b1.fma(x, c41);
+                x = FloatVector.broadcast(S, ap[a + 5 * KC + 1]);
+                c50 = b0.fma(x, c50); c51 = b1.fma(x, c51);
+                b0 = FloatVector.fromMemorySegment(S, bp, b + 2 * NR_BYTES, ORDER);
+                b1 = FloatVector.fromMemorySegment(S, bp, b + 2 * NR_BYTES + L_BYTES, ORDER);
+                x = FloatVector.broadcast(S, ap[a + 2]);
+                c00 = b0.fma(x, c00); c01 = b1.fma(x, c01);
+                x = FloatVector.broadcast(S, ap[a + 1 * KC + 2]);
+                c10 = b0.fma(x, c10); c11 = b1.fma(x, c11);
+                x = FloatVector.broadcast(S, ap[a + 2 * KC + 2]);
+                c20 = b0.fma(x, c20); c21 = b1.fma(x, c21);
+                x = FloatVector.broadcast(S, ap[a + 3 * KC + 2]);
+                c30 = b0.fma(x, c30); c31 = b1.fma(x, c31);
+                x = FloatVector.broadcast(S, ap[a + 4 * KC + 2]);
+                c40 = b0.fma(x, c40); c41 = b1.fma(x, c41);
+                x = FloatVector.broadcast(S, ap[a + 5 * KC + 2]);
+                c50 = b0.fma(x, c50); c51 = b1.fma(x, c51);
+                b0 = FloatVector.fromMemorySegment(S, bp, b + 3 * NR_BYTES, ORDER);
+                b1 = FloatVector.fromMemorySegment(S, bp, b + 3 * NR_BYTES + L_BYTES, ORDER);
+                x = FloatVector.broadcast(S, ap[a + 3]);
+                c00 = b0.fma(x, c00); c01 = b1.fma(x, c01);
+                x = FloatVector.broadcast(S, ap[a + 1 * KC + 3]);
+                c10 = b0.fma(x, c10); c11 = b1.fma(x, c11);
+                x = FloatVector.broadcast(S, ap[a + 2 * KC + 3]);
+                c20 = b0.fma(x, c20); c21 = b1.fma(x, c21);
+                x = FloatVector.broadcast(S, ap[a + 3 * KC + 3]);
+                c30 = b0.fma(x, c30); c31 = b1.fma(x, c31);
+                x = FloatVector.broadcast(S, ap[a + 4 * KC + 3]);
+                c40 = b0.fma(x, c40); c41 = b1.fma(x, c41);
+                x = FloatVector.broadcast(S, ap[a + 5 * KC + 3]);
+                c50 = b0.fma(x, c50); c51 = b1.fma(x, c51);
+            }
+            c00.intoArray(C, cOff);
+            c01.intoArray(C, cOff + L);
+            c10.intoArray(C, cOff + ldc);
+            c11.intoArray(C, cOff + ldc + L);
+            c20.intoArray(C, cOff + 2 * ldc);
+            c21.intoArray(C, cOff + 2 * ldc + L);
+            c30.intoArray(C, cOff + 3 * ldc);
+            c31.intoArray(C, cOff + 3 * ldc + L);
+            c40.intoArray(C, cOff + 4 * ldc);
+            c41.intoArray(C, cOff + 4 * ldc + L);
+            c50.intoArray(C, cOff + 5 * ldc);
+            c51.intoArray(C, cOff + 5 * ldc + L);
         }
-        c00.intoArray(C, cOff);
-        c01.intoArray(C, cOff + L);
-        c10.intoArray(C, cOff + ldc);
-        c11.intoArray(C, cOff + ldc + L);
-        c20.intoArray(C, cOff + 2 * ldc);
-        c21.intoArray(C, cOff + 2 * ldc + L);
-        c30.intoArray(C, cOff + 3 * ldc);
-        c31.intoArray(C, cOff + 3 * ldc + L);
-        c40.intoArray(C, cOff + 4 * ldc);
-        c41.intoArray(C, cOff + 4 * ldc + L);
-        c50.intoArray(C, cOff + 5 * ldc);
-        c51.intoArray(C, cOff + 5 * ldc + L);
     }
 
     /**
