@@ -121,7 +121,7 @@ public final class MultiHeadAttention extends Module {
                     + ", expected " + Shape.of(B, T, C));
         }
         int hs = C / nHead;
-        Attention.backward(rows(dqOut), rows(dkOut), rows(dvOut), rows(d), att, rows(q), rows(k), rows(v),
+        Attention.backward(rows(dqOut), rows(dkOut), rows(dvOut), rows(d), att, rows(q), rows(k), rows(v), causal,
                 B, T, S, nHead, hs, (float) (1.0 / Math.sqrt(hs)));
     }
 

@@ -1,11 +1,13 @@
 package dev.lora4j.kernels;
 
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import java.util.Random;
 
 import static dev.lora4j.testing.TensorAssert.assertClose;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * Both ways of running attention, a task per head reading the operands in place and a task per sequence working
@@ -21,6 +23,9 @@ class AttentionTest {
             "5, 6, 6, 2, 8, true, true, false, false",
             "4, 5, 9, 3, 8, true, false, true, true",      // decoding with a cache: keys before the queries
             "4, 5, 9, 3, 8, false, false, true, false",
+            "2, 130, 130, 2, 8, true, true, true, true",     // causal in four parts of rows (see below)
+            "2, 130, 130, 2, 8, true, true, false, false",
+            "3, 200, 205, 2, 4, true, false, true, false",   // six parts, with five cached keys before them
     })
     void matchesTheFormulas(int B, int T, int S, int NH, int hs, boolean causal, boolean fused, boolean padded,
                             boolean whole) {
@@ -58,13 +63,20 @@ class AttentionTest {
                 scale, whole);
         float[] dqData = new float[B * T * C], dkData = new float[B * S * C], dvData = new float[B * S * C];
         Attention.backward(new Attention.Rows(dqData, 0, C, T * C), new Attention.Rows(dkData, 0, C, S * C),
-                new Attention.Rows(dvData, 0, C, S * C), dout, att, q, k, v, B, T, S, NH, hs, scale, whole);
+                new Attention.Rows(dvData, 0, C, S * C), dout, att, q, k, v, causal, B, T, S, NH, hs, scale, whole);
 
         float[][] expected = reference(q, k, v, dout, keyMask, causal, B, T, S, NH, hs, scale);
         assertClose(expected[0], outData, 1e-5f, 1e-5f);
         assertClose(expected[1], dqData, 1e-5f, 1e-4f);
         assertClose(expected[2], dkData, 1e-5f, 1e-4f);
         assertClose(expected[3], dvData, 1e-5f, 1e-4f);
+    }
+
+    @Test
+    void longCausalSequencesRunInPartsOfRows() {
+        assertEquals(4, Attention.causalParts(130));
+        assertEquals(6, Attention.causalParts(200));
+        assertEquals(1, Attention.causalParts(7));
     }
 
     // out, dq, dk, dv as dense (B, T or S, NH·hs) arrays, from P = softmax(scale·q·kᵀ + mask) and its gradient.
