@@ -180,6 +180,7 @@ def main():
     print(json.dumps({"impl": "pytorch " + torch.__version__, "config": a.config, "batch": B, "seq": T,
                       "trainable_params": sum(p.numel() for p in params),
                       "tokens_per_second": B * T * len(timed) / sum(timed), "seconds_per_step": sum(timed) / len(timed),
+                      "step_seconds": [round(t, 3) for t in times],   # the warm-up step first
                       "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "loss": loss.item()}))
 
 

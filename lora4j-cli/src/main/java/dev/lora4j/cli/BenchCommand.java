@@ -24,8 +24,10 @@ import picocli.CommandLine.Parameters;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Callable;
@@ -115,6 +117,7 @@ final class BenchCommand implements Callable<Integer> {
         AdamW optimizer = new AdamW(model.trainableParameters(), 0.9f, 0.999f, 1e-8f, 0.01f);
         double timed = 0;
         long allocatedBefore = 0;
+        List<Double> stepSeconds = new ArrayList<>();
         for (int s = 0; s <= steps; s++) {
             if (s == 1) {
                 allocatedBefore = allocatedBytes();
@@ -123,8 +126,10 @@ final class BenchCommand implements Callable<Integer> {
             model.zeroGrad();
             step.run();
             optimizer.step(1e-4f);
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            stepSeconds.add(Math.round(seconds * 1000) / 1000.0);
             if (s > 0) {
-                timed += (System.nanoTime() - t0) / 1e9;
+                timed += seconds;
             }
         }
         double allocatedPerStep = (allocatedBytes() - allocatedBefore) / (double) steps / 1048576.0;
@@ -138,6 +143,7 @@ final class BenchCommand implements Callable<Integer> {
         result.put("trainable_params", model.trainableParameters().stream().mapToLong(Parameter::numel).sum());
         result.put("tokens_per_second", (double) batch * seq * steps / timed);
         result.put("seconds_per_step", timed / steps);
+        result.put("step_seconds", stepSeconds);   // the warm-up step first
         result.put("weight_mb", model.namedParameters().values().stream()
                 .mapToLong(p -> (long) p.numel() * (p.value().dtype() == DType.F32 ? 4 : 2)).sum() / 1048576.0);
         result.put("peak_rss_mb", peakRssMb());
