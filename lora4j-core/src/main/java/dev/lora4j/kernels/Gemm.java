@@ -392,6 +392,7 @@ public final class Gemm {
                 int r0 = partStart(mUnits, g, rowGroups, MR, M), r1 = partStart(mUnits, g + 1, rowGroups, MR, M);
                 packA(ap, a, 0, M, r0, r1, k0, tasks > 1 ? Math.min(K, k0 + KC) : K, alpha);
             });
+            int mc = rowBlock(mPad, K);
             Parallel.forEach(tasks, t -> {
                 int n0 = partStart(units, t, tasks, NR, N), n1 = partStart(units, t + 1, tasks, NR, N);
                 if (beta != 0f) {
@@ -399,12 +400,12 @@ public final class Gemm {
                 }
                 Buffers own = BUFFERS.get();
                 if (frozen != null) {
-                    multiply(ap, mPad, M, rowBlock(mPad, K), frozen, n0, nPad, n1 - n0, K, C, offC + n0, ldc, beta == 0f,
-                            rowInit, rowInitOff + n0, own.tile);
+                    multiply(ap, mPad, M, mc, frozen, n0, nPad, n1 - n0, K, C, offC + n0, ldc, beta == 0f, rowInit,
+                            rowInitOff + n0, own.tile);
                 } else {
                     MemorySegment bs = own.packB(b, n0, n1, K, false);
-                    multiply(ap, mPad, M, rowBlock(mPad, K), bs, 0, ceilDiv(n1 - n0, NR) * NR, n1 - n0, K, C, offC + n0,
-                            ldc, beta == 0f, rowInit, rowInitOff + n0, own.tile);
+                    multiply(ap, mPad, M, mc, bs, 0, ceilDiv(n1 - n0, NR) * NR, n1 - n0, K, C, offC + n0, ldc,
+                            beta == 0f, rowInit, rowInitOff + n0, own.tile);
                 }
             });
         } else {
@@ -443,7 +444,8 @@ public final class Gemm {
      * rowInitOff, the same for every row) when that is not null.
      */
     private static void multiply(float[] ap, int aPad, int rows, int mc, MemorySegment bs, int bCol0, int bPad, int cols,
-                                 int K, float[] C, int cOff, int ldc, boolean overwrite, float[] rowInit, int rowInitOff, float[] tile) {
+                                 int K, float[] C, int cOff, int ldc, boolean overwrite, float[] rowInit, int rowInitOff,
+                                 float[] tile) {
         for (int ic = 0; ic < rows; ic += mc) {
             int icEnd = Math.min(rows, ic + mc);
             for (int pc = 0; pc < K; pc += KC) {
