@@ -106,7 +106,7 @@ public final class Attention {
                 int h = h0 + i;
                 int attOff = (b * NH + h) * T * S;
                 for (int p = 0; p < parts; p++) {
-                    int t0 = partStart(T, p, parts), t1 = partStart(T, p + 1, parts);
+                    int t0 = Gemm.partStart(T, p, parts, 1, T), t1 = Gemm.partStart(T, p + 1, parts, 1, T);
                     int keys = visibleKeys(causal, t1, T, S);
                     // scores = q·kᵀ·scale  (t1 − t0, keys): the keys that no query of these rows sees stay unwritten
                     Gemm.sgemm(false, true, t1 - t0, keys, hs, scale, hq.data(), hq.at(i) + t0 * hq.ld(), hq.ld(),
@@ -154,7 +154,7 @@ public final class Attention {
                 int h = h0 + i;
                 int attOff = (b * NH + h) * T * S;
                 for (int p = 0; p < parts; p++) {
-                    int t0 = partStart(T, p, parts), t1 = partStart(T, p + 1, parts);
+                    int t0 = Gemm.partStart(T, p, parts, 1, T), t1 = Gemm.partStart(T, p + 1, parts, 1, T);
                     int keys = visibleKeys(causal, t1, T, S);
                     // datt = dout·vᵀ  (t1 − t0, keys), then through the softmax
                     Gemm.sgemm(false, true, t1 - t0, keys, hs, 1f, ho.data(), ho.at(i) + t0 * ho.ld(), ho.ld(),
@@ -169,9 +169,9 @@ public final class Attention {
                 for (int p = 0; p < parts; p++) {
                     // The keys first seen by part p's rows are seen by no earlier row: dv = attᵀ·dout and
                     // dk = dattᵀ·q·scale for them sum over the rows from part p on.
-                    int t0 = partStart(T, p, parts);
+                    int t0 = Gemm.partStart(T, p, parts, 1, T);
                     int s0 = p == 0 ? 0 : visibleKeys(causal, t0, T, S);
-                    int s1 = visibleKeys(causal, partStart(T, p + 1, parts), T, S);
+                    int s1 = visibleKeys(causal, Gemm.partStart(T, p + 1, parts, 1, T), T, S);
                     Gemm.sgemm(true, false, s1 - s0, hs, T - t0, 1f, att, attOff + t0 * S + s0, S,
                             ho.data(), ho.at(i) + t0 * ho.ld(), ho.ld(), 0f, dv.data(), dv.at(b, s0, h * hs), dv.stride());
                     Gemm.sgemm(true, false, s1 - s0, hs, T - t0, scale, datt, t0 * S + s0, S,
@@ -190,10 +190,6 @@ public final class Attention {
      */
     static int causalParts(int T) {
         return Math.max(1, Math.min(16, T / 32));
-    }
-
-    private static int partStart(int T, int p, int parts) {
-        return T * p / parts;
     }
 
     // How many keys the queries before row t1 see: all S, or under the causal mask those up to t1 − 1 + (S − T).

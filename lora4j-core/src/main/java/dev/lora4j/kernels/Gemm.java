@@ -839,7 +839,7 @@ public final class Gemm {
 
     // Where part p of `parts` starts when `units` units of `unit` elements (the last one ending at limit) are
     // shared out as evenly as whole units allow; part `parts` starts at limit.
-    private static int partStart(int units, int p, int parts, int unit, int limit) {
+    static int partStart(int units, int p, int parts, int unit, int limit) {
         return Math.min(limit, (int) ((long) units * p / parts) * unit);
     }
 
