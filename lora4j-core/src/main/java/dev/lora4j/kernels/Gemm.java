@@ -145,27 +145,28 @@ public final class Gemm {
         }
 
         /**
-         * Packs op(B) columns [n0, n1) for all of K and returns them in native memory aligned to a cache line.
+         * Packs op(B) columns [n0, n1) for K rows [k0, k1) (k0 a multiple of KC) and returns them in native
+         * memory aligned to a cache line, K block k0 first.
          * Vector loads from a Java array sit wherever the GC put the array: one that straddles cache lines costs
          * up to a third of the kernel's speed, and which you get changes from run to run. With {@code shared},
          * the panels are packed by all threads (for a B that every task reads), else by this one.
          */
-        MemorySegment packB(Operand op, int n0, int n1, int K, boolean shared) {
+        MemorySegment packB(Operand op, int n0, int n1, int k0, int k1, boolean shared) {
             int pad = ceilDiv(n1 - n0, NR) * NR;
-            long n = (long) pad * depth(K);
+            long n = (long) pad * depth(k1 - k0);
             if (bAligned.byteSize() < n * 4L) {
                 bAligned = Arena.ofAuto().allocate(n * 4L, 64);
             }
             MemorySegment dst = bAligned;
             if (!shared) {
-                packPanelsInto(dst, pad, op, n0, 0, n1 - n0, K, panel);
+                packPanelsInto(dst, pad, op, n0, 0, n1 - n0, k0, k1, panel);
                 return dst;
             }
             int panels = pad / NR;
             int groups = Math.min(panels, 2 * Parallel.threads());
             Parallel.forEach(groups, g -> {
                 int p0 = partStart(panels, g, groups, NR, n1 - n0), p1 = partStart(panels, g + 1, groups, NR, n1 - n0);
-                packPanelsInto(dst, pad, op, n0, p0, p1, K, BUFFERS.get().panel);
+                packPanelsInto(dst, pad, op, n0, p0, p1, k0, k1, BUFFERS.get().panel);
             });
             return dst;
         }
@@ -173,20 +174,23 @@ public final class Gemm {
 
     /**
      * Packs op(B) columns [n0 + p0, n0 + p1) (p0 a multiple of NR) into their panels of a packing of pad columns
-     * from n0, for all of K. A plain float32 B is written in place a row at a time (each of its rows read once,
-     * front to back); other panels go through the one-panel heap buffer {@code panel}.
+     * from n0, for K rows [k0, k1), K block k0 at the start of dst. A plain float32 B is written in place a row at
+     * a time (each of its rows read once, front to back); other panels go through the one-panel heap buffer
+     * {@code panel}.
      */
-    private static void packPanelsInto(MemorySegment dst, int pad, Operand op, int n0, int p0, int p1, int K, float[] panel) {
+    private static void packPanelsInto(MemorySegment dst, int pad, Operand op, int n0, int p0, int p1, int k0, int k1,
+                                       float[] panel) {
         int rowWise = op.f32() != null && !op.trans() ? (p1 - p0) / NR * NR : 0;
-        for (int pc = 0; pc < K; pc += KC) {
-            int kc = Math.min(KC, K - pc);
+        for (int pc = k0; pc < k1; pc += KC) {
+            int kc = Math.min(KC, k1 - pc);
             int depth = depth(kc);
+            int block = (pc - k0) * pad;
             if (rowWise > 0) {
-                packRowsInPlace(dst, pc * pad + p0 * depth, op, n0 + p0, rowWise, pc, kc, depth);
+                packRowsInPlace(dst, block + p0 * depth, op, n0 + p0, rowWise, pc, kc, depth);
             }
             for (int p = p0 + rowWise; p < p1; p += NR) {
                 packPanel(panel, 0, op, n0 + p, Math.min(NR, p1 - p), pc, kc, depth);
-                MemorySegment.copy(panel, 0, dst, ValueLayout.JAVA_FLOAT, (long) (pc * pad + p * depth) * 4, depth * NR);
+                MemorySegment.copy(panel, 0, dst, ValueLayout.JAVA_FLOAT, (long) (block + p * depth) * 4, depth * NR);
             }
         }
     }
@@ -400,16 +404,22 @@ public final class Gemm {
                 }
                 Buffers own = BUFFERS.get();
                 if (frozen != null) {
-                    multiply(ap, mPad, M, mc, frozen, n0, nPad, n1 - n0, K, C, offC + n0, ldc, beta == 0f, rowInit,
+                    multiply(ap, mPad, M, mc, frozen, n0, nPad, n1 - n0, K, 0, C, offC + n0, ldc, beta == 0f, rowInit,
                             rowInitOff + n0, own.tile);
                 } else {
-                    MemorySegment bs = own.packB(b, n0, n1, K, false);
-                    multiply(ap, mPad, M, mc, bs, 0, ceilDiv(n1 - n0, NR) * NR, n1 - n0, K, C, offC + n0, ldc,
-                            beta == 0f, rowInit, rowInitOff + n0, own.tile);
+                    // B a K block at a time, each packed just before its product, so that the kernel reads it from
+                    // L2: packed for all of K first, the early blocks went out to L3 before they were read
+                    // (512×768×3072 1.02-1.06× in-process; K ≤ KC unchanged).
+                    for (int pc = 0; pc < K; pc += KC) {
+                        int kc = Math.min(KC, K - pc);
+                        MemorySegment bs = own.packB(b, n0, n1, pc, pc + kc, false);
+                        multiply(ap, mPad, M, mc, bs, 0, ceilDiv(n1 - n0, NR) * NR, n1 - n0, kc, pc * mPad, C,
+                                offC + n0, ldc, beta == 0f && pc == 0, rowInit, rowInitOff + n0, own.tile);
+                    }
                 }
             });
         } else {
-            MemorySegment bs = frozen != null ? frozen : shared.packB(b, 0, N, K, threads > 1);
+            MemorySegment bs = frozen != null ? frozen : shared.packB(b, 0, N, 0, K, threads > 1);
             Parallel.forEach(tasks, t -> {
                 int m0 = partStart(units, t, tasks, MR, M), m1 = partStart(units, t + 1, tasks, MR, M);
                 if (beta != 0f) {
@@ -424,7 +434,7 @@ public final class Gemm {
                     int mPad = ceilDiv(c1 - c0, MR) * MR;
                     float[] ap = own.a(packedASize(mPad, K));
                     packA(ap, a, c0, c1, 0, c1 - c0, 0, K, alpha);
-                    multiply(ap, mPad, c1 - c0, MC, bs, 0, nPad, N, K, C, offC + c0 * ldc, ldc, beta == 0f, rowInit,
+                    multiply(ap, mPad, c1 - c0, MC, bs, 0, nPad, N, K, 0, C, offC + c0 * ldc, ldc, beta == 0f, rowInit,
                             rowInitOff, own.tile);
                 }
             });
@@ -434,24 +444,23 @@ public final class Gemm {
     /**
      * C[0:rows, 0:cols] += Apacked·Bpacked, where A holds {@code rows} rows (padded to aPad) and the packed B
      * holds bPad columns, of which this call uses {@code cols} starting at column bCol0 (a multiple of NR); both
-     * are packed for all of K in KC-deep blocks. Within a K block the loop order is GotoBLAS's: a KC×NR panel of
-     * B is reused by every micro-tile of an mc×KC block of A (MC rows, which stay in L2, or {@link #rowBlock}'s
-     * larger blocks when B streams from memory). The K blocks are the inner loop of the row blocks, so that the
-     * next K block finds those rows of C still in cache rather than reading them
-     * back from L3 (512×768×3072 1.03–1.08× in-process; one K block, or B packed once, unchanged). With
-     * {@code overwrite} (β = 0) the first K block writes C instead of adding to it, reading its starting values
-     * from a zero tile rather than from a C filled with zeros first, or from rowInit (cols values from
-     * rowInitOff, the same for every row) when that is not null.
+     * are packed in KC-deep blocks for the K rows of this call, A's first block at aStart. Within a K block the
+     * loop order is GotoBLAS's: a KC×NR panel of B is reused by every micro-tile of an mc×KC block of A (MC rows,
+     * which stay in L2, or {@link #rowBlock}'s larger blocks when B streams from memory). The K blocks are the
+     * inner loop of the row blocks, so that the next K block finds those rows of C still in cache rather than
+     * reading them back from L3. With {@code overwrite} (β = 0) the first K block writes C instead of adding to
+     * it, reading its starting values from a zero tile rather than from a C filled with zeros first, or from
+     * rowInit (cols values from rowInitOff, the same for every row) when that is not null.
      */
     private static void multiply(float[] ap, int aPad, int rows, int mc, MemorySegment bs, int bCol0, int bPad, int cols,
-                                 int K, float[] C, int cOff, int ldc, boolean overwrite, float[] rowInit, int rowInitOff,
-                                 float[] tile) {
+                                 int K, int aStart, float[] C, int cOff, int ldc, boolean overwrite, float[] rowInit,
+                                 int rowInitOff, float[] tile) {
         for (int ic = 0; ic < rows; ic += mc) {
             int icEnd = Math.min(rows, ic + mc);
             for (int pc = 0; pc < K; pc += KC) {
                 int kc = depth(Math.min(KC, K - pc));
                 boolean fresh = overwrite && pc == 0;
-                int aBlock = pc * aPad;
+                int aBlock = aStart + pc * aPad;
                 long bBlock = (long) pc * bPad;
                 for (int jr = 0; jr < cols; jr += NR) {
                     int nr = Math.min(NR, cols - jr);
