@@ -646,14 +646,14 @@ public final class Gemm {
                 int r = r0;
                 if (f32 != null && kc >= GATHER_DEPTH) {
                     packGathered(ap, block, f32, src, a.ld(), r0, r1, kc);
-                    r = r1;
-                }
-                for (; f32 != null && r + MR <= r1; r += MR) {
-                    packSixRuns(ap, block + r * KC, f32, src + r, a.ld(), kc);
-                }
-                for (; r < r1; r++) {
-                    for (int k = 0; k < kc; k++) {
-                        ap[block + r * KC + k] = a.get(m0 + r, pc + k);
+                } else {
+                    for (; f32 != null && r + MR <= r1; r += MR) {
+                        packSixRuns(ap, block + r * KC, f32, src + r, a.ld(), kc);
+                    }
+                    for (; r < r1; r++) {
+                        for (int k = 0; k < kc; k++) {
+                            ap[block + r * KC + k] = a.get(m0 + r, pc + k);
+                        }
                     }
                 }
             }
