@@ -52,16 +52,16 @@ public final class CrossEntropy {
                 vsum = vsum.add(x);
             }
             float max = vmax.reduceLanes(VectorOperators.MAX);
-            double sumLogits = vsum.reduceLanes(VectorOperators.ADD);
+            double sumLogits = ReproducibleMath.sumLanes(vsum);
             for (int j = vec; j < V; j++) {
                 max = Math.max(max, logits[row + j]);
                 sumLogits += logits[row + j];
             }
             FloatVector vexp = FloatVector.zero(S);
             for (int j = 0; j < vec; j += S.length()) {
-                vexp = vexp.add(FloatVector.fromArray(S, logits, row + j).sub(max).lanewise(VectorOperators.EXP));
+                vexp = vexp.add(ReproducibleMath.exp(FloatVector.fromArray(S, logits, row + j).sub(max)));
             }
-            double sum = vexp.reduceLanes(VectorOperators.ADD);
+            double sum = ReproducibleMath.sumLanes(vexp);
             for (int j = vec; j < V; j++) {
                 sum += Math.exp(logits[row + j] - max);
             }
@@ -108,7 +108,7 @@ public final class CrossEntropy {
             float uniform = smoothing / V;
             int vec = S.loopBound(V);
             for (int j = 0; j < vec; j += S.length()) {
-                FloatVector p = FloatVector.fromArray(S, logits, row + j).sub(logZ).lanewise(VectorOperators.EXP);
+                FloatVector p = ReproducibleMath.exp(FloatVector.fromArray(S, logits, row + j).sub(logZ));
                 p.sub(uniform).mul(g).intoArray(dlogits, row + j);
             }
             for (int j = vec; j < V; j++) {

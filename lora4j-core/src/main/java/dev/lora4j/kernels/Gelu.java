@@ -63,7 +63,7 @@ public final class Gelu {
 
     /**
      * out[i] = gelu(inp[i]) and deriv[i] = gelu'(inp[i]) for i in [0, n), in one pass: training keeps the
-     * derivative so that the backward pass is a product, and the two share their tanh (or Φ) here instead of
+     * derivative so that the backward pass is a product, and the two share their e^(−2u) (or Φ) here instead of
      * computing it again there.
      */
     public static void forwardWithDerivative(Kind kind, float[] out, float[] deriv, float[] inp, int n) {
@@ -73,10 +73,10 @@ public final class Gelu {
                 FloatVector x = FloatVector.fromArray(S, inp, i);
                 if (kind == Kind.TANH) {
                     FloatVector x2 = x.mul(x);
-                    FloatVector tanh = tanhOf(x, x2);
-                    FloatVector cdf = tanh.add(1f).mul(0.5f);
+                    FloatVector e = expMinusTwoU(x, x2);
+                    FloatVector cdf = logistic(e);
                     x.mul(cdf).intoArray(out, i);
-                    tanhDerivative(x, x2, tanh, cdf).intoArray(deriv, i);
+                    tanhDerivative(x, x2, e, cdf).intoArray(deriv, i);
                 } else {
                     FloatVector e = gaussian(x);
                     FloatVector cdf = normalCdf(x, e);
@@ -106,32 +106,41 @@ public final class Gelu {
         });
     }
 
-    // tanh(√(2/π)·(x + 0.044715·x³)), given x² as well
-    private static FloatVector tanhOf(FloatVector x, FloatVector x2) {
-        return x2.mul(0.044715f).add(1f).mul(x).mul((float) SQRT_2_OVER_PI).lanewise(VectorOperators.TANH);
+    // e^(−2u) for u = √(2/π)·(x + 0.044715·x³), given x² as well; u is clamped to ±15, beyond which
+    // 0.5·(1 + tanh u) is already 0 or 1 in float, so that e stays finite.
+    private static FloatVector expMinusTwoU(FloatVector x, FloatVector x2) {
+        FloatVector u = x2.mul(0.044715f).add(1f).mul(x).mul((float) SQRT_2_OVER_PI);
+        return ReproducibleMath.exp(u.max(-15f).min(15f).mul(-2f));
+    }
+
+    // 0.5·(1 + tanh u) as 1/(1 + e^(−2u)), which keeps its relative precision for negative x, where 1 + tanh u
+    // would cancel.
+    private static FloatVector logistic(FloatVector e) {
+        return FloatVector.broadcast(S, 1f).div(e.add(1f));
     }
 
     // 0.5·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
     private static FloatVector tanhCdf(FloatVector x) {
-        return tanhOf(x, x.mul(x)).add(1f).mul(0.5f);
+        return logistic(expMinusTwoU(x, x.mul(x)));
     }
 
     private static FloatVector tanhDerivative(FloatVector x) {
         FloatVector x2 = x.mul(x);
-        FloatVector tanh = tanhOf(x, x2);
-        return tanhDerivative(x, x2, tanh, tanh.add(1f).mul(0.5f));
+        FloatVector e = expMinusTwoU(x, x2);
+        return tanhDerivative(x, x2, e, logistic(e));
     }
 
-    // cdf + x/2·sech²·d(inner)/dx, from the tanh and cdf the forward value already needed
-    private static FloatVector tanhDerivative(FloatVector x, FloatVector x2, FloatVector tanh, FloatVector cdf) {
-        FloatVector sech2 = tanh.mul(tanh).neg().add(1f);
+    // cdf + x/2·sech²u·du/dx, from the e^(−2u) and cdf the forward value already needed: sech²u = 4·cdf·(1 − cdf),
+    // and 1 − cdf = e·cdf.
+    private static FloatVector tanhDerivative(FloatVector x, FloatVector x2, FloatVector e, FloatVector cdf) {
+        FloatVector sech2 = e.mul(cdf).mul(cdf).mul(4f);
         FloatVector dInner = x2.mul(3f * 0.044715f).add(1f).mul((float) SQRT_2_OVER_PI);
         return cdf.add(x.mul(0.5f).mul(sech2).mul(dInner));
     }
 
     // exp(−x²/2): φ(x)·√(2π), and exp(−z²) for erfc at z = |x|/√2
     private static FloatVector gaussian(FloatVector x) {
-        return x.mul(x).mul(-0.5f).lanewise(VectorOperators.EXP);
+        return ReproducibleMath.exp(x.mul(x).mul(-0.5f));
     }
 
     // Φ(x) = erfc(−x/√2)/2, with erfc(|z|) from the fit above and the reflection erfc(−z) = 2 − erfc(z); `gaussian`

@@ -28,7 +28,7 @@ public final class LayerNormKernels {
             for (; c < bound; c += L) {
                 vsum = vsum.add(FloatVector.fromArray(S, inp, row + c));
             }
-            float sum = vsum.reduceLanes(VectorOperators.ADD);
+            float sum = ReproducibleMath.sumLanes(vsum);
             for (; c < C; c++) {
                 sum += inp[row + c];
             }
@@ -39,7 +39,7 @@ public final class LayerNormKernels {
                 FloatVector d = FloatVector.fromArray(S, inp, row + c).sub(vm);
                 vvar = d.fma(d, vvar);
             }
-            float var = vvar.reduceLanes(VectorOperators.ADD);
+            float var = ReproducibleMath.sumLanes(vvar);
             for (; c < C; c++) {
                 float d = inp[row + c] - m;
                 var += d * d;
@@ -83,8 +83,8 @@ public final class LayerNormKernels {
                 vMean = vMean.add(dnorm);
                 vNormMean = dnorm.fma(norm, vNormMean);
             }
-            float dnormMean = vMean.reduceLanes(VectorOperators.ADD);
-            float dnormNormMean = vNormMean.reduceLanes(VectorOperators.ADD);
+            float dnormMean = ReproducibleMath.sumLanes(vMean);
+            float dnormNormMean = ReproducibleMath.sumLanes(vNormMean);
             for (; c < C; c++) {
                 float norm = (inp[row + c] - m) * s;
                 float dnorm = weight[c] * dout[row + c];

@@ -62,7 +62,7 @@ public final class VectorOps {
         for (int bound = S.loopBound(n); i < bound; i += S.length()) {
             acc = FloatVector.fromArray(S, x, xOff + i).fma(FloatVector.fromArray(S, y, yOff + i), acc);
         }
-        float s = acc.reduceLanes(VectorOperators.ADD);
+        float s = ReproducibleMath.sumLanes(acc);
         for (; i < n; i++) {
             s += x[xOff + i] * y[yOff + i];
         }
