@@ -49,14 +49,11 @@ public final class Gelu {
     /** out[i] = gelu(inp[i]) for i in [0, n). */
     public static void forward(Kind kind, float[] out, float[] inp, int n) {
         Parallel.forRanges(n, (from, to) -> {
-            int i = from;
-            for (int end = from + S.loopBound(to - from); i < end; i += S.length()) {
-                FloatVector x = FloatVector.fromArray(S, inp, i);
-                FloatVector cdf = kind == Kind.TANH ? tanhCdf(x) : normalCdf(x);
-                x.mul(cdf).intoArray(out, i);
-            }
-            for (; i < to; i++) {
-                out[i] = value(kind, inp[i]);
+            exponentials(kind, out, 0, inp, from, to);
+            if (kind == Kind.TANH) {
+                finishTanh(out, null, out, 0, inp, null, from, to);
+            } else {
+                finishErf(out, null, out, 0, inp, null, from, to);
             }
         });
     }
@@ -68,25 +65,11 @@ public final class Gelu {
      */
     public static void forwardWithDerivative(Kind kind, float[] out, float[] deriv, float[] inp, int n) {
         Parallel.forRanges(n, (from, to) -> {
-            int i = from;
-            for (int end = from + S.loopBound(to - from); i < end; i += S.length()) {
-                FloatVector x = FloatVector.fromArray(S, inp, i);
-                if (kind == Kind.TANH) {
-                    FloatVector x2 = x.mul(x);
-                    FloatVector e = expMinusTwoU(x, x2);
-                    FloatVector cdf = logistic(e);
-                    x.mul(cdf).intoArray(out, i);
-                    tanhDerivative(x, x2, e, cdf).intoArray(deriv, i);
-                } else {
-                    FloatVector e = gaussian(x);
-                    FloatVector cdf = normalCdf(x, e);
-                    x.mul(cdf).intoArray(out, i);
-                    erfDerivative(x, e, cdf).intoArray(deriv, i);
-                }
-            }
-            for (; i < to; i++) {
-                out[i] = value(kind, inp[i]);
-                deriv[i] = derivative(kind, inp[i]);
+            exponentials(kind, deriv, 0, inp, from, to);
+            if (kind == Kind.TANH) {
+                finishTanh(out, deriv, deriv, 0, inp, null, from, to);
+            } else {
+                finishErf(out, deriv, deriv, 0, inp, null, from, to);
             }
         });
     }
@@ -94,79 +77,103 @@ public final class Gelu {
     /** dinp[i] = gelu'(inp[i])·dout[i] for i in [0, n); dinp may be dout. */
     public static void backward(Kind kind, float[] dinp, float[] inp, float[] dout, int n) {
         Parallel.forRanges(n, (from, to) -> {
-            int i = from;
-            for (int end = from + S.loopBound(to - from); i < end; i += S.length()) {
-                FloatVector x = FloatVector.fromArray(S, inp, i);
-                FloatVector d = kind == Kind.TANH ? tanhDerivative(x) : erfDerivative(x);
-                d.mul(FloatVector.fromArray(S, dout, i)).intoArray(dinp, i);
-            }
-            for (; i < to; i++) {
-                dinp[i] = derivative(kind, inp[i]) * dout[i];
+            float[] e = SCRATCH.get();
+            exponentials(kind, e, -from, inp, from, to);
+            if (kind == Kind.TANH) {
+                finishTanh(null, dinp, e, -from, inp, dout, from, to);
+            } else {
+                finishErf(null, dinp, e, -from, inp, dout, from, to);
             }
         });
     }
 
-    // e^(−2u) for u = √(2/π)·(x + 0.044715·x³), given x² as well; u is clamped to ±15, beyond which
-    // 0.5·(1 + tanh u) is already 0 or 1 in float, so that e stays finite.
-    private static FloatVector expMinusTwoU(FloatVector x, FloatVector x2) {
-        FloatVector u = x2.mul(0.044715f).add(1f).mul(x).mul((float) SQRT_2_OVER_PI);
-        return ReproducibleMath.exp(u.max(-15f).min(15f).mul(-2f));
-    }
+    // Each kernel runs as two loops, exponentials first and then the rest, each in a method of its own whose loop
+    // calls no helper of ours that takes or returns a vector, except the exp that comes first. C2 stops inlining
+    // once a compilation holds about 18,000 nodes (each Vector API operation inlines dozens of small methods),
+    // except for the API's own methods, which are forced inline; a helper of ours left out at that point passes its
+    // vectors boxed on the heap. As one loop with helpers, GPT-2's GELU allocated 30 MB per call and took 4-5×
+    // as long. The exponentials pass through a chunk-sized buffer that stays in L2.
+    private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[Parallel.RANGE_CHUNK]);
 
-    // 0.5·(1 + tanh u) as 1/(1 + e^(−2u)), which keeps its relative precision for negative x, where 1 + tanh u
-    // would cancel.
-    private static FloatVector logistic(FloatVector e) {
-        return FloatVector.broadcast(S, 1f).div(e.add(1f));
-    }
-
-    // 0.5·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
-    private static FloatVector tanhCdf(FloatVector x) {
-        return logistic(expMinusTwoU(x, x.mul(x)));
-    }
-
-    private static FloatVector tanhDerivative(FloatVector x) {
-        FloatVector x2 = x.mul(x);
-        FloatVector e = expMinusTwoU(x, x2);
-        return tanhDerivative(x, x2, e, logistic(e));
-    }
-
-    // cdf + x/2·sech²u·du/dx, from the e^(−2u) and cdf the forward value already needed: sech²u = 4·cdf·(1 − cdf),
-    // and 1 − cdf = e·cdf.
-    private static FloatVector tanhDerivative(FloatVector x, FloatVector x2, FloatVector e, FloatVector cdf) {
-        FloatVector sech2 = e.mul(cdf).mul(cdf).mul(4f);
-        FloatVector dInner = x2.mul(3f * 0.044715f).add(1f).mul((float) SQRT_2_OVER_PI);
-        return cdf.add(x.mul(0.5f).mul(sech2).mul(dInner));
-    }
-
-    // exp(−x²/2): φ(x)·√(2π), and exp(−z²) for erfc at z = |x|/√2
-    private static FloatVector gaussian(FloatVector x) {
-        return ReproducibleMath.exp(x.mul(x).mul(-0.5f));
-    }
-
-    // Φ(x) = erfc(−x/√2)/2, with erfc(|z|) from the fit above and the reflection erfc(−z) = 2 − erfc(z); `gaussian`
-    // is exp(−x²/2).
-    private static FloatVector normalCdf(FloatVector x, FloatVector gaussian) {
-        FloatVector t = FloatVector.broadcast(S, 1f).div(x.abs().mul(ERFC_P * (float) INV_SQRT_2).add(1f));
-        FloatVector p = FloatVector.broadcast(S, ERFC[4]);
-        for (int k = 3; k >= 0; k--) {
-            p = p.fma(t, FloatVector.broadcast(S, ERFC[k]));
+    // e[i + eOff] = e^(−2u) (TANH) or e^(−x²/2) (ERF) for x = inp[i], i in [from, to), whole vectors only: the
+    // finishing pass computes the scalar tail on its own. For TANH, u = √(2/π)·(x + 0.044715·x³) is clamped to
+    // ±15, beyond which 0.5·(1 + tanh u) is already 0 or 1 in float, so that e stays finite. e^(−x²/2) is
+    // φ(x)·√(2π), and the exp(−z²) of erfc at z = |x|/√2.
+    private static void exponentials(Kind kind, float[] e, int eOff, float[] inp, int from, int to) {
+        boolean tanh = kind == Kind.TANH;
+        for (int i = from, end = from + S.loopBound(to - from); i < end; i += S.length()) {
+            FloatVector x = FloatVector.fromArray(S, inp, i);
+            FloatVector x2 = x.mul(x);
+            FloatVector arg = tanh
+                    ? x2.mul(0.044715f).add(1f).mul(x).mul((float) SQRT_2_OVER_PI).max(-15f).min(15f).mul(-2f)
+                    : x2.mul(-0.5f);
+            ReproducibleMath.exp(arg).intoArray(e, i + eOff);
         }
-        FloatVector halfErfc = p.mul(t).mul(gaussian).mul(0.5f);   // erfc(|z|)/2
-        return halfErfc.neg().add(1f).blend(halfErfc, x.compare(VectorOperators.LT, 0f));
     }
 
-    private static FloatVector normalCdf(FloatVector x) {
-        return normalCdf(x, gaussian(x));
+    // From x = inp[i] and its e^(−2u) in e[i + eOff]: out[i] = gelu(x) when out is not null, and deriv[i] =
+    // gelu'(x), times dout[i] when dout is not null, when deriv is not null. e may be deriv.
+    // 0.5·(1 + tanh u) is the logistic 1/(1 + e^(−2u)), which keeps its relative precision for negative x, where
+    // 1 + tanh u would cancel. The derivative is cdf + x/2·sech²u·du/dx, with sech²u = 4·cdf·(1 − cdf) and
+    // 1 − cdf = e·cdf.
+    private static void finishTanh(float[] out, float[] deriv, float[] e, int eOff, float[] inp, float[] dout,
+                                   int from, int to) {
+        int i = from;
+        FloatVector one = FloatVector.broadcast(S, 1f);
+        for (int end = from + S.loopBound(to - from); i < end; i += S.length()) {
+            FloatVector x = FloatVector.fromArray(S, inp, i);
+            FloatVector ex = FloatVector.fromArray(S, e, i + eOff);
+            FloatVector cdf = one.div(ex.add(1f));
+            if (out != null) {
+                x.mul(cdf).intoArray(out, i);
+            }
+            if (deriv != null) {
+                FloatVector sech2 = ex.mul(cdf).mul(cdf).mul(4f);
+                FloatVector dInner = x.mul(x).mul(3f * 0.044715f).add(1f).mul((float) SQRT_2_OVER_PI);
+                FloatVector d = cdf.add(x.mul(0.5f).mul(sech2).mul(dInner));
+                (dout == null ? d : d.mul(FloatVector.fromArray(S, dout, i))).intoArray(deriv, i);
+            }
+        }
+        finishScalar(Kind.TANH, out, deriv, inp, dout, i, to);
     }
 
-    // Φ(x) + x·φ(x)
-    private static FloatVector erfDerivative(FloatVector x) {
-        FloatVector e = gaussian(x);
-        return erfDerivative(x, e, normalCdf(x, e));
+    // As finishTanh, from g = e^(−x²/2) in e. Φ(x) = erfc(−x/√2)/2, with erfc(|z|) from the fit above and the
+    // reflection erfc(−z) = 2 − erfc(z); the derivative is Φ(x) + x·φ(x).
+    private static void finishErf(float[] out, float[] deriv, float[] e, int eOff, float[] inp, float[] dout,
+                                  int from, int to) {
+        int i = from;
+        FloatVector one = FloatVector.broadcast(S, 1f);
+        for (int end = from + S.loopBound(to - from); i < end; i += S.length()) {
+            FloatVector x = FloatVector.fromArray(S, inp, i);
+            FloatVector g = FloatVector.fromArray(S, e, i + eOff);
+            FloatVector t = one.div(x.abs().mul(ERFC_P * (float) INV_SQRT_2).add(1f));
+            FloatVector p = t.fma(ERFC[4], ERFC[3]);
+            for (int k = 2; k >= 0; k--) {
+                p = p.fma(t, FloatVector.broadcast(S, ERFC[k]));
+            }
+            FloatVector halfErfc = p.mul(t).mul(g).mul(0.5f);   // erfc(|z|)/2
+            FloatVector cdf = halfErfc.neg().add(1f).blend(halfErfc, x.compare(VectorOperators.LT, 0f));
+            if (out != null) {
+                x.mul(cdf).intoArray(out, i);
+            }
+            if (deriv != null) {
+                FloatVector d = cdf.add(x.mul(g).mul((float) INV_SQRT_2PI));
+                (dout == null ? d : d.mul(FloatVector.fromArray(S, dout, i))).intoArray(deriv, i);
+            }
+        }
+        finishScalar(Kind.ERF, out, deriv, inp, dout, i, to);
     }
 
-    private static FloatVector erfDerivative(FloatVector x, FloatVector gaussian, FloatVector cdf) {
-        return cdf.add(x.mul(gaussian).mul((float) INV_SQRT_2PI));
+    private static void finishScalar(Kind kind, float[] out, float[] deriv, float[] inp, float[] dout, int from, int to) {
+        for (int i = from; i < to; i++) {
+            float x = inp[i];
+            if (out != null) {
+                out[i] = value(kind, x);
+            }
+            if (deriv != null) {
+                deriv[i] = derivative(kind, x) * (dout == null ? 1f : dout[i]);
+            }
+        }
     }
 
     /** gelu(x) for one value, computed in double and rounded once. */

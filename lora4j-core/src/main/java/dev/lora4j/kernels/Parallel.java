@@ -58,9 +58,12 @@ public final class Parallel {
         void run(int from, int to);
     }
 
-    /** Splits [0, n) into chunks of 16,384 elements and runs them over the pool; element-wise kernels share this. */
+    /** The most elements {@link #forRanges} hands one call of its range. */
+    public static final int RANGE_CHUNK = 1 << 14;
+
+    /** Splits [0, n) into chunks of {@link #RANGE_CHUNK} elements and runs them over the pool; element-wise kernels share this. */
     public static void forRanges(int n, Range range) {
-        final int chunk = 1 << 14;
+        final int chunk = RANGE_CHUNK;
         int chunks = (n + chunk - 1) / chunk;
         forEach(chunks, c -> range.run(c * chunk, Math.min(n, (c + 1) * chunk)));
     }

@@ -1,0 +1,73 @@
+package dev.lora4j.kernels;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * Every element-wise and row kernel on fixed inputs, writing into buffers made once, so that the reproducibility
+ * test can compare its outputs across JVMs and the allocation test can watch a compiled run allocate nothing.
+ */
+final class KernelWorkload {
+    private static final int ROWS = 4, COLS = 301;
+    private final float[] x = new float[ROWS * COLS], w = new float[COLS], b = new float[COLS];
+    private final int[] targets = {3, 300, 17, 0};
+    private final List<float[]> outputs = new ArrayList<>();
+    private final float[] soft = buffer(ROWS * COLS), losses = buffer(ROWS), lse = new float[ROWS],
+            dlogits = buffer(ROWS * COLS), loss = buffer(1), ln = buffer(ROWS * COLS), dx = buffer(ROWS * COLS),
+            dw = buffer(COLS), db = new float[COLS], mean = new float[ROWS], rstd = new float[ROWS], dot = buffer(1);
+    private final float[][] gelu = new float[Gelu.Kind.values().length * 4][];
+
+    KernelWorkload() {
+        Random rng = new Random(11);
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) (rng.nextGaussian() * 4);
+        }
+        for (int c = 0; c < COLS; c++) {
+            w[c] = 1f + 0.1f * (float) rng.nextGaussian();
+            b[c] = 0.1f * (float) rng.nextGaussian();
+        }
+        for (int i = 0; i < gelu.length; i++) {
+            gelu[i] = buffer(x.length);
+        }
+    }
+
+    private float[] buffer(int n) {
+        float[] f = new float[n];
+        outputs.add(f);
+        return f;
+    }
+
+    /** Runs every kernel once. */
+    void run() {
+        System.arraycopy(x, 0, soft, 0, x.length);
+        Softmax.forward(soft, ROWS, COLS);
+        loss[0] = (float) CrossEntropy.forward(losses, lse, x, targets, null, ROWS, COLS, 0.1f, -100);
+        CrossEntropy.backward(dlogits, x, lse, targets, null, 0.25f, ROWS, COLS, 0.1f, -100);
+        for (Gelu.Kind kind : Gelu.Kind.values()) {
+            float[][] g = {gelu[4 * kind.ordinal()], gelu[4 * kind.ordinal() + 1], gelu[4 * kind.ordinal() + 2],
+                gelu[4 * kind.ordinal() + 3]};
+            Gelu.forwardWithDerivative(kind, g[0], g[1], x, x.length);
+            Gelu.forward(kind, g[2], x, x.length);
+            Gelu.backward(kind, g[3], x, soft, x.length);
+        }
+        LayerNormKernels.layerNormForward(ln, mean, rstd, x, w, b, ROWS, COLS, 1e-5f);
+        LayerNormKernels.layerNormBackward(dx, dw, db, soft, x, w, mean, rstd, ROWS, COLS);
+        dot[0] = VectorOps.dot(x, 0, soft, 0, x.length);
+    }
+
+    /** All outputs of the last run, in a fixed order. */
+    float[] outputs() {
+        int n = 0;
+        for (float[] o : outputs) {
+            n += o.length;
+        }
+        float[] all = new float[n];
+        int at = 0;
+        for (float[] o : outputs) {
+            System.arraycopy(o, 0, all, at, o.length);
+            at += o.length;
+        }
+        return all;
+    }
+}
