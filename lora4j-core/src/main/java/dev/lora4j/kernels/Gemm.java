@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.WeakHashMap;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 
 /**
  * Single-precision matrix multiply, C = α·op(A)·op(B) + β·C, in the BLAS convention: row-major operands with
@@ -399,25 +400,43 @@ public final class Gemm {
                 packA(ap, a, 0, M, r0, r1, k0, tasks > 1 ? Math.min(K, k0 + KC) : K, alpha);
             });
             int mc = rowBlock(mPad, K);
-            Parallel.forEach(tasks, t -> {
+            // One item per K block and column range, K block by K block, so that both threads read the same
+            // block of A while it is in L3 rather than each task streaming all of A on its own; an item waits
+            // (rarely: the other ranges of its block were taken in between) until its range's previous block is
+            // done, since both add into the same C.
+            int kBlocksAll = ceilDiv(K, KC);
+            AtomicIntegerArray blocksDone = kBlocksAll > 1 && tasks > 1 ? new AtomicIntegerArray(tasks) : null;
+            int items = blocksDone != null ? kBlocksAll * tasks : tasks;
+            Parallel.forEach(items, item -> {
+                int t = item % tasks, block = blocksDone != null ? item / tasks : -1;
                 int n0 = partStart(units, t, tasks, NR, N), n1 = partStart(units, t + 1, tasks, NR, N);
-                if (beta != 0f) {
+                if (beta != 0f && block <= 0) {
                     scaleC(M, n1 - n0, beta, C, offC + n0, ldc);   // the micro-kernel adds into C
                 }
+                if (block > 0) {
+                    while (blocksDone.get(t) < block) {
+                        Thread.onSpinWait();
+                    }
+                }
                 Buffers own = BUFFERS.get();
+                int k0 = Math.max(0, block) * KC, k1 = block >= 0 ? Math.min(K, k0 + KC) : K;
                 if (frozen != null) {
-                    multiply(ap, mPad, M, mc, frozen, n0, nPad, n1 - n0, K, 0, C, offC + n0, ldc, beta == 0f, rowInit,
-                            rowInitOff + n0, own.tile);
+                    MemorySegment bs = k0 == 0 ? frozen : frozen.asSlice((long) k0 * nPad * 4);
+                    multiply(ap, mPad, M, mc, bs, n0, nPad, n1 - n0, k1 - k0, k0 * mPad, C, offC + n0, ldc,
+                            beta == 0f && k0 == 0, rowInit, rowInitOff + n0, own.tile);
                 } else {
                     // B a K block at a time, each packed just before its product, so that the kernel reads it from
                     // L2: packed for all of K first, the early blocks went out to L3 before they were read
                     // (512×768×3072 1.02-1.06× in-process; K ≤ KC unchanged).
-                    for (int pc = 0; pc < K; pc += KC) {
-                        int kc = Math.min(KC, K - pc);
+                    for (int pc = k0; pc < k1; pc += KC) {
+                        int kc = Math.min(KC, k1 - pc);
                         MemorySegment bs = own.packB(b, n0, n1, pc, pc + kc, false);
                         multiply(ap, mPad, M, mc, bs, 0, ceilDiv(n1 - n0, NR) * NR, n1 - n0, kc, pc * mPad, C,
                                 offC + n0, ldc, beta == 0f && pc == 0, rowInit, rowInitOff + n0, own.tile);
                     }
+                }
+                if (blocksDone != null) {
+                    blocksDone.incrementAndGet(t);
                 }
             });
         } else {

@@ -54,6 +54,8 @@ class GemmTest {
             "false, true, 650, 45, 803, 1, 1",      // them, plain and transposed, an edge panel and two K blocks
             "false, false, 700, 703, 803, 1, 0",    // split by columns with A in two blocks of rows (see below), the
             "true, true, 700, 703, 803, 0.5, 1",    // last ending in an overlapping tile; two K blocks
+            "false, true, 90, 200, 2400, 1, 0.5",   // split by columns, four K blocks (the last partial), taken
+            "true, false, 90, 200, 2400, 1, 0",     // K block by K block, each range's blocks in order
     })
     void matchesScalarTwin(boolean transA, boolean transB, int M, int N, int K, float alpha, float beta) {
         Random r = new Random(M * 31L + N * 7L + K);
