@@ -389,53 +389,49 @@ public final class Gemm {
         if (splitColumns) {
             int mPad = ceilDiv(M, MR) * MR;
             float[] ap = shared.a(packedASize(mPad, K));
-            // Packed by K blocks and groups of rows, so that both threads share it even when K is one block.
-            int kBlocks = tasks > 1 ? ceilDiv(K, KC) : 1;
-            int mUnits = ceilDiv(M, MR);
-            int rowGroups = tasks > 1 ? Math.min(mUnits, 2 * threads) : 1;
-            Parallel.forEach(kBlocks * rowGroups, item -> {
-                int k0 = tasks > 1 ? item / rowGroups * KC : 0;
-                int g = item % rowGroups;
-                int r0 = partStart(mUnits, g, rowGroups, MR, M), r1 = partStart(mUnits, g + 1, rowGroups, MR, M);
-                packA(ap, a, 0, M, r0, r1, k0, tasks > 1 ? Math.min(K, k0 + KC) : K, alpha);
-            });
+            // Items K block by K block: the block's A in groups of rows, so that both threads pack it, then its
+            // product for each range of columns. Both threads so read one block of A while it is in L2 or L3,
+            // rather than each task streaming all of A on its own (512×768×3072 1.02-1.11× in-process), and no
+            // barrier separates packing from products. An item waits (rarely: other items were taken in between)
+            // for the packing of its block and for its range's previous block, which adds into the same C.
+            int kBlocks = ceilDiv(K, KC), mUnits = ceilDiv(M, MR);
+            int rowGroups = tasks > 1 ? Math.min(mUnits, 2 * threads) : 1, perBlock = rowGroups + tasks;
+            AtomicIntegerArray groupsPacked = new AtomicIntegerArray(kBlocks), blocksDone = new AtomicIntegerArray(tasks);
             int mc = rowBlock(mPad, K);
-            // One item per K block and column range, K block by K block, so that both threads read the same
-            // block of A while it is in L3 rather than each task streaming all of A on its own; an item waits
-            // (rarely: the other ranges of its block were taken in between) until its range's previous block is
-            // done, since both add into the same C.
-            int kBlocksAll = ceilDiv(K, KC);
-            AtomicIntegerArray blocksDone = kBlocksAll > 1 && tasks > 1 ? new AtomicIntegerArray(tasks) : null;
-            int items = blocksDone != null ? kBlocksAll * tasks : tasks;
-            Parallel.forEach(items, item -> {
-                int t = item % tasks, block = blocksDone != null ? item / tasks : -1;
+            Parallel.forEach(kBlocks * perBlock, item -> {
+                int block = item / perBlock, j = item % perBlock;
+                int k0 = block * KC, k1 = Math.min(K, k0 + KC);
+                if (j < rowGroups) {
+                    try {
+                        packA(ap, a, 0, M, partStart(mUnits, j, rowGroups, MR, M), partStart(mUnits, j + 1, rowGroups, MR, M),
+                                k0, k1, alpha);
+                    } finally {
+                        groupsPacked.incrementAndGet(block);   // even when failing, so that no item waits forever
+                    }
+                    return;
+                }
+                int t = j - rowGroups;
                 int n0 = partStart(units, t, tasks, NR, N), n1 = partStart(units, t + 1, tasks, NR, N);
-                if (beta != 0f && block <= 0) {
-                    scaleC(M, n1 - n0, beta, C, offC + n0, ldc);   // the micro-kernel adds into C
-                }
-                if (block > 0) {
-                    while (blocksDone.get(t) < block) {
-                        Thread.onSpinWait();
+                try {
+                    if (beta != 0f && block == 0) {
+                        scaleC(M, n1 - n0, beta, C, offC + n0, ldc);   // the micro-kernel adds into C
                     }
-                }
-                Buffers own = BUFFERS.get();
-                int k0 = Math.max(0, block) * KC, k1 = block >= 0 ? Math.min(K, k0 + KC) : K;
-                if (frozen != null) {
-                    MemorySegment bs = k0 == 0 ? frozen : frozen.asSlice((long) k0 * nPad * 4);
-                    multiply(ap, mPad, M, mc, bs, n0, nPad, n1 - n0, k1 - k0, k0 * mPad, C, offC + n0, ldc,
-                            beta == 0f && k0 == 0, rowInit, rowInitOff + n0, own.tile);
-                } else {
-                    // B a K block at a time, each packed just before its product, so that the kernel reads it from
-                    // L2: packed for all of K first, the early blocks went out to L3 before they were read
-                    // (512×768×3072 1.02-1.06× in-process; K ≤ KC unchanged).
-                    for (int pc = k0; pc < k1; pc += KC) {
-                        int kc = Math.min(KC, k1 - pc);
-                        MemorySegment bs = own.packB(b, n0, n1, pc, pc + kc, false);
-                        multiply(ap, mPad, M, mc, bs, 0, ceilDiv(n1 - n0, NR) * NR, n1 - n0, kc, pc * mPad, C,
-                                offC + n0, ldc, beta == 0f && pc == 0, rowInit, rowInitOff + n0, own.tile);
+                    awaitCount(groupsPacked, block, rowGroups);
+                    awaitCount(blocksDone, t, block);
+                    Buffers own = BUFFERS.get();
+                    boolean overwrite = beta == 0f && block == 0;
+                    if (frozen != null) {
+                        MemorySegment bs = block == 0 ? frozen : frozen.asSlice((long) k0 * nPad * 4);
+                        multiply(ap, mPad, M, mc, bs, n0, nPad, n1 - n0, k1 - k0, k0 * mPad, C, offC + n0, ldc,
+                                overwrite, rowInit, rowInitOff + n0, own.tile);
+                    } else {
+                        // B packed just before its product, so that the kernel reads it from L2: packed for all of
+                        // K first, the early blocks went out to L3 before they were read (512×768×3072 1.02-1.06×).
+                        MemorySegment bs = own.packB(b, n0, n1, k0, k1, false);
+                        multiply(ap, mPad, M, mc, bs, 0, ceilDiv(n1 - n0, NR) * NR, n1 - n0, k1 - k0, k0 * mPad, C,
+                                offC + n0, ldc, overwrite, rowInit, rowInitOff + n0, own.tile);
                     }
-                }
-                if (blocksDone != null) {
+                } finally {
                     blocksDone.incrementAndGet(t);
                 }
             });
@@ -910,6 +906,13 @@ public final class Gemm {
     // shared out as evenly as whole units allow; part `parts` starts at limit.
     static int partStart(int units, int p, int parts, int unit, int limit) {
         return Math.min(limit, (int) ((long) units * p / parts) * unit);
+    }
+
+    // Spins until counts[i] reaches target: another thread is finishing an item taken before this one.
+    private static void awaitCount(AtomicIntegerArray counts, int i, int target) {
+        while (counts.get(i) < target) {
+            Thread.onSpinWait();
+        }
     }
 
     /** kc rounded up to a multiple of STEPS: the depth of a packed block. */
