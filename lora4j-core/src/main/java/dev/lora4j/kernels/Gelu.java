@@ -50,27 +50,19 @@ public final class Gelu {
     public static void forward(Kind kind, float[] out, float[] inp, int n) {
         Parallel.forRanges(n, (from, to) -> {
             exponentials(kind, out, 0, inp, from, to);
-            if (kind == Kind.TANH) {
-                finishTanh(out, null, out, 0, inp, null, from, to);
-            } else {
-                finishErf(out, null, out, 0, inp, null, from, to);
-            }
+            finish(kind, out, null, out, 0, inp, null, from, to);
         });
     }
 
     /**
      * out[i] = gelu(inp[i]) and deriv[i] = gelu'(inp[i]) for i in [0, n), in one pass: training keeps the
-     * derivative so that the backward pass is a product, and the two share their e^(−2u) (or Φ) here instead of
+     * derivative so that the backward pass is a product, and the two share their e^(−2u) (or e^(−x²/2)) here instead of
      * computing it again there.
      */
     public static void forwardWithDerivative(Kind kind, float[] out, float[] deriv, float[] inp, int n) {
         Parallel.forRanges(n, (from, to) -> {
             exponentials(kind, deriv, 0, inp, from, to);
-            if (kind == Kind.TANH) {
-                finishTanh(out, deriv, deriv, 0, inp, null, from, to);
-            } else {
-                finishErf(out, deriv, deriv, 0, inp, null, from, to);
-            }
+            finish(kind, out, deriv, deriv, 0, inp, null, from, to);
         });
     }
 
@@ -79,11 +71,7 @@ public final class Gelu {
         Parallel.forRanges(n, (from, to) -> {
             float[] e = SCRATCH.get();
             exponentials(kind, e, -from, inp, from, to);
-            if (kind == Kind.TANH) {
-                finishTanh(null, dinp, e, -from, inp, dout, from, to);
-            } else {
-                finishErf(null, dinp, e, -from, inp, dout, from, to);
-            }
+            finish(kind, null, dinp, e, -from, inp, dout, from, to);
         });
     }
 
@@ -111,57 +99,45 @@ public final class Gelu {
         }
     }
 
-    // From x = inp[i] and its e^(−2u) in e[i + eOff]: out[i] = gelu(x) when out is not null, and deriv[i] =
+    // From x = inp[i] and its exponential in e[i + eOff]: out[i] = gelu(x) when out is not null, and deriv[i] =
     // gelu'(x), times dout[i] when dout is not null, when deriv is not null. e may be deriv.
-    // 0.5·(1 + tanh u) is the logistic 1/(1 + e^(−2u)), which keeps its relative precision for negative x, where
-    // 1 + tanh u would cancel. The derivative is cdf + x/2·sech²u·du/dx, with sech²u = 4·cdf·(1 − cdf) and
-    // 1 − cdf = e·cdf.
-    private static void finishTanh(float[] out, float[] deriv, float[] e, int eOff, float[] inp, float[] dout,
-                                   int from, int to) {
-        int i = from;
+    // TANH, from e = e^(−2u): 0.5·(1 + tanh u) is the logistic 1/(1 + e), which keeps its relative precision for
+    // negative x, where 1 + tanh u would cancel; the derivative is cdf + x/2·sech²u·du/dx, with
+    // sech²u = 4·cdf·(1 − cdf) and 1 − cdf = e·cdf.
+    // ERF, from g = e^(−x²/2): Φ(x) = erfc(−x/√2)/2, with erfc(|z|) from the fit above and the reflection
+    // erfc(−z) = 2 − erfc(z); the derivative is Φ(x) + x·φ(x).
+    private static void finish(Kind kind, float[] out, float[] deriv, float[] e, int eOff, float[] inp, float[] dout,
+                               int from, int to) {
+        boolean tanh = kind == Kind.TANH;
         FloatVector one = FloatVector.broadcast(S, 1f);
+        int i = from;
         for (int end = from + S.loopBound(to - from); i < end; i += S.length()) {
             FloatVector x = FloatVector.fromArray(S, inp, i);
             FloatVector ex = FloatVector.fromArray(S, e, i + eOff);
-            FloatVector cdf = one.div(ex.add(1f));
+            FloatVector cdf;
+            if (tanh) {
+                cdf = one.div(ex.add(1f));
+            } else {
+                FloatVector t = one.div(x.abs().mul(ERFC_P * (float) INV_SQRT_2).add(1f));
+                FloatVector p = t.fma(ERFC[4], ERFC[3]);
+                for (int k = 2; k >= 0; k--) {
+                    p = p.fma(t, FloatVector.broadcast(S, ERFC[k]));
+                }
+                FloatVector halfErfc = p.mul(t).mul(ex).mul(0.5f);   // erfc(|z|)/2
+                cdf = halfErfc.neg().add(1f).blend(halfErfc, x.compare(VectorOperators.LT, 0f));
+            }
             if (out != null) {
                 x.mul(cdf).intoArray(out, i);
             }
             if (deriv != null) {
-                FloatVector sech2 = ex.mul(cdf).mul(cdf).mul(4f);
-                FloatVector dInner = x.mul(x).mul(3f * 0.044715f).add(1f).mul((float) SQRT_2_OVER_PI);
-                FloatVector d = cdf.add(x.mul(0.5f).mul(sech2).mul(dInner));
+                FloatVector d = tanh
+                        ? cdf.add(x.mul(0.5f).mul(ex.mul(cdf).mul(cdf).mul(4f))
+                                .mul(x.mul(x).mul(3f * 0.044715f).add(1f).mul((float) SQRT_2_OVER_PI)))
+                        : cdf.add(x.mul(ex).mul((float) INV_SQRT_2PI));
                 (dout == null ? d : d.mul(FloatVector.fromArray(S, dout, i))).intoArray(deriv, i);
             }
         }
-        finishScalar(Kind.TANH, out, deriv, inp, dout, i, to);
-    }
-
-    // As finishTanh, from g = e^(−x²/2) in e. Φ(x) = erfc(−x/√2)/2, with erfc(|z|) from the fit above and the
-    // reflection erfc(−z) = 2 − erfc(z); the derivative is Φ(x) + x·φ(x).
-    private static void finishErf(float[] out, float[] deriv, float[] e, int eOff, float[] inp, float[] dout,
-                                  int from, int to) {
-        int i = from;
-        FloatVector one = FloatVector.broadcast(S, 1f);
-        for (int end = from + S.loopBound(to - from); i < end; i += S.length()) {
-            FloatVector x = FloatVector.fromArray(S, inp, i);
-            FloatVector g = FloatVector.fromArray(S, e, i + eOff);
-            FloatVector t = one.div(x.abs().mul(ERFC_P * (float) INV_SQRT_2).add(1f));
-            FloatVector p = t.fma(ERFC[4], ERFC[3]);
-            for (int k = 2; k >= 0; k--) {
-                p = p.fma(t, FloatVector.broadcast(S, ERFC[k]));
-            }
-            FloatVector halfErfc = p.mul(t).mul(g).mul(0.5f);   // erfc(|z|)/2
-            FloatVector cdf = halfErfc.neg().add(1f).blend(halfErfc, x.compare(VectorOperators.LT, 0f));
-            if (out != null) {
-                x.mul(cdf).intoArray(out, i);
-            }
-            if (deriv != null) {
-                FloatVector d = cdf.add(x.mul(g).mul((float) INV_SQRT_2PI));
-                (dout == null ? d : d.mul(FloatVector.fromArray(S, dout, i))).intoArray(deriv, i);
-            }
-        }
-        finishScalar(Kind.ERF, out, deriv, inp, dout, i, to);
+        finishScalar(kind, out, deriv, inp, dout, i, to);
     }
 
     private static void finishScalar(Kind kind, float[] out, float[] deriv, float[] inp, float[] dout, int from, int to) {
