@@ -465,10 +465,10 @@ public final class Gemm {
      * loop order is GotoBLAS's: a KC×NR panel of B is reused by every micro-tile of an mc×KC block of A (MC rows,
      * which stay in L2, or {@link #rowBlock}'s larger blocks when B streams from memory). The K blocks are the
      * inner loop of the row blocks, so that the next K block finds those rows of C still in cache rather than
-     * reading them back from L3; a split by columns whose B is packed per call instead passes one K block at a
-     * time, packed just before, so there the row blocks are the inner loop. With {@code overwrite} (β = 0) the first K block writes C instead of adding to
-     * it, reading its starting values from a zero tile rather than from a C filled with zeros first, or from
-     * rowInit (cols values from rowInitOff, the same for every row) when that is not null.
+     * reading them back from L3; a split by columns passes one K block at a time (its items go K block by K
+     * block), so there the row blocks are the inner loop. With {@code overwrite} (β = 0) the first K block writes
+     * C instead of adding to it, reading its starting values from a zero tile rather than from a C filled with
+     * zeros first, or from rowInit (cols values from rowInitOff, the same for every row) when that is not null.
      */
     private static void multiply(float[] ap, int aPad, int rows, int mc, MemorySegment bs, int bCol0, int bPad, int cols,
                                  int K, int aStart, float[] C, int cOff, int ldc, boolean overwrite, float[] rowInit,
