@@ -54,6 +54,10 @@ public final class Gemm {
     private static final long PARALLEL_THRESHOLD = 1L << 18;
     private static final int TOUCH_AHEAD = 16;
     private static final int TASKS_PER_THREAD = Integer.getInteger("lora4j.gemm.tasksPerThread", 4);
+    // At most this many multiply-adds per task: a product as large as GPT-2's LM head forward (20 G, one K block)
+    // in only four tasks per thread can leave one thread idle for up to a task's length at its end, when the VM
+    // has slowed the other (1.02-1.05× in-process; its backward, 66 K blocks, already has items enough).
+    private static final long TASK_WORK = Long.getLong("lora4j.gemm.taskWork", 1L << 28);
 
     // The start of a tile that β = 0 overwrites: read-only, NR wide, every row at offset 0.
     private static final float[] ZERO_TILE = new float[NR];
@@ -383,7 +387,8 @@ public final class Gemm {
         // share to the others.
         boolean splitColumns = N >= M || M < MR * threads;
         int units = splitColumns ? ceilDiv(N, NR) : ceilDiv(M, MR);
-        int tasks = Math.max(1, Math.min(units, threads == 1 ? 1 : threads * TASKS_PER_THREAD));
+        int tasks = Math.max(1, Math.min(units, threads == 1 ? 1
+                : (int) Math.max(threads * TASKS_PER_THREAD, Math.min(1 << 16, work / TASK_WORK))));
         int nPad = ceilDiv(N, NR) * NR;
         Buffers shared = BUFFERS.get();
         if (splitColumns) {
