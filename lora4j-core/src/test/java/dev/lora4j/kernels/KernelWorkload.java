@@ -15,7 +15,8 @@ final class KernelWorkload {
     private final List<float[]> outputs = new ArrayList<>();
     private final float[] soft = buffer(ROWS * COLS), losses = buffer(ROWS), lse = new float[ROWS],
             dlogits = buffer(ROWS * COLS), loss = buffer(1), ln = buffer(ROWS * COLS), dx = buffer(ROWS * COLS),
-            dw = buffer(COLS), db = new float[COLS], mean = new float[ROWS], rstd = new float[ROWS], dot = buffer(1);
+            dw = buffer(COLS), db = new float[COLS], mean = new float[ROWS], rstd = new float[ROWS], dot = buffer(1),
+            dropout = buffer(ROWS * COLS);
     private final float[][] gelu = new float[Gelu.Kind.values().length * 4][];
 
     KernelWorkload() {
@@ -54,6 +55,7 @@ final class KernelWorkload {
         LayerNormKernels.layerNormForward(ln, mean, rstd, x, w, b, ROWS, COLS, 1e-5f);
         LayerNormKernels.layerNormBackward(dx, dw, db, soft, x, w, mean, rstd, ROWS, COLS);
         dot[0] = VectorOps.dot(x, 0, soft, 0, x.length);
+        DropoutMask.fill(dropout, dropout.length, 0x5EED_0F_D20B_0017L, 0.1f, 1f / 0.9f);
     }
 
     /** All outputs of the last run, in a fixed order. */
