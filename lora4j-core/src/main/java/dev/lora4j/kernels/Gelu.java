@@ -46,11 +46,12 @@ public final class Gelu {
     private Gelu() {
     }
 
-    /** out[i] = gelu(inp[i]) for i in [0, n). */
+    /** out[i] = gelu(inp[i]) for i in [0, n); out may be inp. */
     public static void forward(Kind kind, float[] out, float[] inp, int n) {
         Parallel.forRanges(n, (from, to) -> {
-            exponentials(kind, out, 0, inp, from, to);
-            finish(kind, out, null, out, 0, inp, null, from, to);
+            float[] e = SCRATCH.get();
+            exponentials(kind, e, -from, inp, from, to);
+            finish(kind, out, null, e, -from, inp, null, from, to);
         });
     }
 
@@ -61,8 +62,9 @@ public final class Gelu {
      */
     public static void forwardWithDerivative(Kind kind, float[] out, float[] deriv, float[] inp, int n) {
         Parallel.forRanges(n, (from, to) -> {
-            exponentials(kind, deriv, 0, inp, from, to);
-            finish(kind, out, deriv, deriv, 0, inp, null, from, to);
+            float[] e = SCRATCH.get();
+            exponentials(kind, e, -from, inp, from, to);
+            finish(kind, out, deriv, e, -from, inp, null, from, to);
         });
     }
 
@@ -80,7 +82,7 @@ public final class Gelu {
     // once a compilation holds about 18,000 nodes (each Vector API operation inlines dozens of small methods),
     // except for the API's own methods, which are forced inline; a helper of ours left out at that point passes its
     // vectors boxed on the heap. As one loop with helpers, GPT-2's GELU allocated 30 MB per call and took 4-5×
-    // as long. The exponentials pass through a chunk-sized buffer that stays in L2.
+    // as long. The exponentials pass through a chunk-sized buffer that stays in L2, so outputs may alias inputs.
     private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[Parallel.RANGE_CHUNK]);
 
     // e[i + eOff] = e^(−2u) (TANH) or e^(−x²/2) (ERF) for x = inp[i], i in [from, to), whole vectors only: the
@@ -100,7 +102,7 @@ public final class Gelu {
     }
 
     // From x = inp[i] and its exponential in e[i + eOff]: out[i] = gelu(x) when out is not null, and deriv[i] =
-    // gelu'(x), times dout[i] when dout is not null, when deriv is not null. e may be deriv.
+    // gelu'(x), times dout[i] when dout is not null, when deriv is not null.
     // TANH, from e = e^(−2u): 0.5·(1 + tanh u) is the logistic 1/(1 + e), which keeps its relative precision for
     // negative x, where 1 + tanh u would cancel; the derivative is cdf + x/2·sech²u·du/dx, with
     // sech²u = 4·cdf·(1 − cdf) and 1 − cdf = e·cdf.

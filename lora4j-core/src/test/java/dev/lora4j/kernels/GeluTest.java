@@ -27,7 +27,12 @@ class GeluTest {
         Gelu.forwardWithDerivative(kind, out, deriv, x, n);
         Gelu.forward(kind, outAlone, x, n);
         Gelu.backward(kind, derivAlone, x, ones, n);
+        float[] inPlace = x.clone(), dInPlace = ones.clone();
+        Gelu.forward(kind, inPlace, inPlace, n);                 // outputs may alias inputs
+        Gelu.backward(kind, dInPlace, x, dInPlace, n);
         for (int i = 0; i < n; i++) {
+            assertEquals(outAlone[i], inPlace[i], 0f, "forward in place at " + x[i]);
+            assertEquals(derivAlone[i], dInPlace[i], 0f, "backward in place at " + x[i]);
             assertEquals(Gelu.value(kind, x[i]), out[i], 2e-6f * Math.max(1f, Math.abs(x[i])), "gelu(" + x[i] + ")");
             assertEquals(Gelu.derivative(kind, x[i]), deriv[i], 2e-6f, "gelu'(" + x[i] + ")");
             assertEquals(outAlone[i], out[i], 0f, "forward alone at " + x[i]);
