@@ -913,10 +913,15 @@ public final class Gemm {
         return Math.min(limit, (int) ((long) units * p / parts) * unit);
     }
 
-    // Spins until counts[i] reaches target: another thread is finishing an item taken before this one.
+    // Spins until counts[i] reaches target: another thread is finishing an item taken before this one. After a
+    // few microseconds it yields instead, in case that thread is waiting for a core (more pool threads than cores).
     private static void awaitCount(AtomicIntegerArray counts, int i, int target) {
-        while (counts.get(i) < target) {
-            Thread.onSpinWait();
+        for (int spins = 0; counts.get(i) < target; spins++) {
+            if (spins < 4096) {
+                Thread.onSpinWait();
+            } else {
+                Thread.yield();
+            }
         }
     }
 
