@@ -63,9 +63,8 @@ public final class Parallel {
 
     /** Splits [0, n) into chunks of {@link #RANGE_CHUNK} elements and runs them over the pool; element-wise kernels share this. */
     public static void forRanges(int n, Range range) {
-        final int chunk = RANGE_CHUNK;
-        int chunks = (n + chunk - 1) / chunk;
-        forEach(chunks, c -> range.run(c * chunk, Math.min(n, (c + 1) * chunk)));
+        int chunks = (n + RANGE_CHUNK - 1) / RANGE_CHUNK;
+        forEach(chunks, c -> range.run(c * RANGE_CHUNK, Math.min(n, (c + 1) * RANGE_CHUNK)));
     }
 
     /**
