@@ -10,8 +10,8 @@ import static dev.lora4j.testing.TensorAssert.assertClose;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * Both ways of running attention, a task per head reading the operands in place and a task per sequence working
- * on its own head-major copy, against the textbook formulas evaluated in double precision, head by head.
+ * Both ways of running attention, a task per head and a task per sequence, against the textbook formulas
+ * evaluated in double precision, head by head.
  * (The PyTorch fixtures in MultiHeadAttentionTest cover the layer with the choice the kernel makes itself.)
  */
 class AttentionTest {
@@ -26,6 +26,7 @@ class AttentionTest {
             "2, 130, 130, 2, 8, true, true, true, true",     // causal in four parts of rows (see below)
             "2, 130, 130, 2, 8, true, true, false, false",
             "3, 200, 205, 2, 4, true, false, true, false",   // six parts, with five cached keys before them
+            "2, 3, 3, 2, 20, false, false, false, true",     // fewer queries than a tile, heads wider than a panel
     })
     void matchesTheFormulas(int B, int T, int S, int NH, int hs, boolean causal, boolean fused, boolean padded,
                             boolean whole) {
