@@ -30,12 +30,10 @@ public final class Softmax {
             java.util.Arrays.fill(x, off, off + n, 0f);
             return;
         }
-        FloatVector vm = FloatVector.broadcast(S, max);
         FloatVector vsum = FloatVector.zero(S);
         for (i = 0; i < bound; i += S.length()) {
-            FloatVector e = ReproducibleMath.exp(FloatVector.fromArray(S, x, off + i).sub(vm));
-            e.intoArray(x, off + i);
-            vsum = vsum.add(e);
+            ReproducibleMath.expShiftedInPlace(x, off + i, max);
+            vsum = vsum.add(FloatVector.fromArray(S, x, off + i));
         }
         double sum = ReproducibleMath.sumLanes(vsum);
         for (; i < n; i++) {

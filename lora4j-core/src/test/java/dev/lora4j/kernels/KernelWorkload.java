@@ -5,8 +5,9 @@ import java.util.List;
 import java.util.Random;
 
 /**
- * Every element-wise and row kernel on fixed inputs, writing into buffers made once, so that the reproducibility
- * test can compare its outputs across JVMs and the allocation test can watch a compiled run allocate nothing.
+ * Every element-wise and row kernel, and attention, on fixed inputs, writing into buffers made once, so that the
+ * reproducibility test can compare its outputs across JVMs and the allocation test can watch a compiled run
+ * allocate nothing.
  */
 final class KernelWorkload {
     private static final int ROWS = 4, COLS = 301;
@@ -18,6 +19,10 @@ final class KernelWorkload {
             dw = buffer(COLS), db = new float[COLS], mean = new float[ROWS], rstd = new float[ROWS], dot = buffer(1),
             dropout = buffer(ROWS * COLS);
     private final float[][] gelu = new float[Gelu.Kind.values().length * 4][];
+    // Attention over B sequences of T positions, NH heads of HS (wider than a panel), causal and with padding.
+    private static final int B = 2, T = 9, NH = 2, HS = 20, C = NH * HS;
+    private final float[] keyMask = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0};
+    private final float[] qkv = new float[B * T * 3 * C], att = buffer(B * NH * T * T), attOut = buffer(B * T * C), dqkv = buffer(B * T * 3 * C);
 
     KernelWorkload() {
         Random rng = new Random(11);
@@ -27,6 +32,9 @@ final class KernelWorkload {
         for (int c = 0; c < COLS; c++) {
             w[c] = 1f + 0.1f * (float) rng.nextGaussian();
             b[c] = 0.1f * (float) rng.nextGaussian();
+        }
+        for (int i = 0; i < qkv.length; i++) {
+            qkv[i] = (float) rng.nextGaussian();
         }
         for (int i = 0; i < gelu.length; i++) {
             gelu[i] = buffer(x.length);
@@ -56,6 +64,12 @@ final class KernelWorkload {
         LayerNormKernels.layerNormBackward(dx, dw, db, soft, x, w, mean, rstd, ROWS, COLS);
         dot[0] = VectorOps.dot(x, 0, soft, 0, x.length);
         DropoutMask.fill(dropout, dropout.length, 0x5EED_0F_D20B_0017L, 0.1f, 1f / 0.9f);
+        // q, k and v as the three regions of a (B, T, 3C) array, as GPT-2's fused c_attn output; dout from x
+        Attention.Rows q = new Attention.Rows(qkv, 0, 3 * C, T * 3 * C), k = new Attention.Rows(qkv, C, 3 * C, T * 3 * C),
+                v = new Attention.Rows(qkv, 2 * C, 3 * C, T * 3 * C), dout = new Attention.Rows(x, 7, C, T * C);
+        Attention.forward(new Attention.Rows(attOut, 0, C, T * C), att, q, k, v, keyMask, true, B, T, T, NH, HS, 0.2f);
+        Attention.backward(new Attention.Rows(dqkv, 0, 3 * C, T * 3 * C), new Attention.Rows(dqkv, C, 3 * C, T * 3 * C),
+                new Attention.Rows(dqkv, 2 * C, 3 * C, T * 3 * C), dout, att, q, k, v, true, B, T, T, NH, HS, 0.2f);
     }
 
     /** All outputs of the last run, in a fixed order. */
