@@ -1,5 +1,6 @@
 package dev.lora4j.kernels;
 
+import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
@@ -16,6 +17,7 @@ import jdk.incubator.vector.VectorSpecies;
  */
 public final class DropoutMask {
     private static final VectorSpecies<Integer> S = IntVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
     private static final int GOLDEN = 0x9E3779B9;
 
     private DropoutMask() {
@@ -27,12 +29,25 @@ public final class DropoutMask {
      * @throws IllegalArgumentException if p is outside [0, 1) or the mask is shorter than n
      */
     public static void fill(float[] mask, int n, long key, float p, float keep) {
-        if (!(p >= 0f && p < 1f) || mask.length < n) {
-            throw new IllegalArgumentException("DropoutMask.fill: need 0 <= p < 1 and a mask of at least " + n
-                    + " elements, got p=" + p + " and " + mask.length);
+        apply(mask, 0, null, 0, n, key, p, keep);
+    }
+
+    /**
+     * out[outOff + i] = x[xOff + i]·mask[i] for i in [0, n), the mask as {@link #fill} makes it, without
+     * storing it: dropout's forward and backward pass each make it again from the key, in the one pass over
+     * their data (with x null, out receives the mask itself).
+     *
+     * @throws IllegalArgumentException if p is outside [0, 1) or out or x is shorter than n from its offset
+     */
+    public static void apply(float[] out, int outOff, float[] x, int xOff, int n, long key, float p, float keep) {
+        if (!(p >= 0f && p < 1f) || outOff < 0 || out.length - outOff < n || (x != null && (xOff < 0 || x.length - xOff < n))) {
+            throw new IllegalArgumentException("DropoutMask: need 0 <= p < 1 and arrays of at least " + n
+                    + " elements from their offsets, got p=" + p + ", an output of " + out.length + " from " + outOff
+                    + (x == null ? "" : " and an input of " + x.length + " from " + xOff));
         }
         int k0 = (int) key, k1 = (int) (key >>> 32);
         int threshold = threshold(p);
+        int keepBits = Float.floatToRawIntBits(keep);
         Parallel.forRanges(n, (from, to) -> {
             IntVector lanes = IntVector.zero(S).addIndex(1);
             int i = from;
@@ -41,11 +56,12 @@ public final class DropoutMask {
                 h = fmix(h).add(k1);
                 h = fmix(h).lanewise(VectorOperators.LSHR, 8);
                 VectorMask<Integer> dropped = h.compare(VectorOperators.LT, threshold);
-                IntVector.broadcast(S, Float.floatToRawIntBits(keep)).blend(0, dropped)
-                        .reinterpretAsFloats().intoArray(mask, i);
+                FloatVector m = IntVector.broadcast(S, keepBits).blend(0, dropped).reinterpretAsFloats();
+                (x == null ? m : FloatVector.fromArray(F, x, xOff + i).mul(m)).intoArray(out, outOff + i);
             }
             for (; i < to; i++) {
-                mask[i] = bits(i, key) < threshold ? 0f : keep;
+                float m = bits(i, key) < threshold ? 0f : keep;
+                out[outOff + i] = x == null ? m : x[xOff + i] * m;
             }
         });
     }

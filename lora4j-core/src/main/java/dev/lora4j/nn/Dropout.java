@@ -1,7 +1,6 @@
 package dev.lora4j.nn;
 
 import dev.lora4j.kernels.DropoutMask;
-import dev.lora4j.kernels.VectorOps;
 import dev.lora4j.tensor.Tensor;
 
 import java.util.SplittableRandom;
@@ -15,7 +14,7 @@ import java.util.SplittableRandom;
 public final class Dropout extends Module {
     private final float p;
     private SplittableRandom rng;
-    private float[] mask = new float[0];   // 0 or 1/(1−p) per element of the last input
+    private long key;                      // the last forward pass's mask key: its backward makes the same mask
     private boolean applied;
     private Tensor out;
     private Tensor dinp;
@@ -50,14 +49,11 @@ public final class Dropout extends Module {
             return x;
         }
         Tensor in = x.contiguous().toF32();
-        int n = in.numel();
-        if (mask.length != n) {
-            mask = new float[n];
-        }
-        // One key per call from the seeded sequence; the mask itself is a hash of (element, key), filled in parallel.
-        DropoutMask.fill(mask, n, rng.nextLong(), p, 1f / (1f - p));
+        // One key per call from the seeded sequence; the mask is a hash of (element, key), made as it is applied
+        // (in one pass, rather than filling a mask and then multiplying by it) and made again by the backward pass.
+        key = rng.nextLong();
         out = Tensor.reuse(out, in.shape());
-        VectorOps.multiplyParallel(out.data(), 0, in.data(), in.offset(), mask, 0, n);
+        DropoutMask.apply(out.data(), 0, in.data(), in.offset(), in.numel(), key, p, 1f / (1f - p));
         return out;
     }
 
@@ -73,7 +69,7 @@ public final class Dropout extends Module {
         }
         Tensor d = dout.contiguous();
         dinp = Tensor.reuse(dinp, d.shape());
-        VectorOps.multiplyParallel(dinp.data(), 0, d.data(), d.offset(), mask, 0, d.numel());
+        DropoutMask.apply(dinp.data(), 0, d.data(), d.offset(), d.numel(), key, p, 1f / (1f - p));
         return dinp;
     }
 

@@ -34,6 +34,24 @@ class DropoutMaskTest {
     }
 
     @Test
+    void applyMultipliesByTheMaskItWouldFill() {
+        int n = 2 * (1 << 14) + 5;
+        long key = -77L;
+        float p = 0.25f, keep = 1f / 0.75f;
+        float[] mask = new float[n], x = new float[n + 3], out = new float[n + 1];
+        java.util.Random r = new java.util.Random(3);
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) r.nextGaussian();
+        }
+        DropoutMask.fill(mask, n, key, p, keep);
+        DropoutMask.apply(out, 1, x, 3, n, key, p, keep);
+        for (int i = 0; i < n; i++) {
+            assertEquals(x[3 + i] * mask[i], out[1 + i], "element " + i);
+        }
+        assertEquals(0f, out[0]);
+    }
+
+    @Test
     void dropsAtRatePIndependentlyAcrossElementsAndKeys() {
         int n = 1 << 20;
         float p = 0.1f;
@@ -57,5 +75,7 @@ class DropoutMaskTest {
     void rejectsBadProbabilityAndShortMask() {
         assertThrows(IllegalArgumentException.class, () -> DropoutMask.fill(new float[4], 4, 0L, 1f, 1f));
         assertThrows(IllegalArgumentException.class, () -> DropoutMask.fill(new float[3], 4, 0L, 0.5f, 2f));
+        assertThrows(IllegalArgumentException.class,
+                () -> DropoutMask.apply(new float[4], 0, new float[4], 1, 4, 0L, 0.5f, 2f));
     }
 }
