@@ -88,10 +88,12 @@ public final class Attention {
         }
     }
 
-    // A task per sequence when that still gives every thread several tasks and its packing is of bounded size.
+    // A task per sequence when that still gives every thread several tasks and its packing is of bounded size:
+    // per head kᵀ or vᵀ and k or v as panels, q's rows, and in the backward pass two more T-row panels.
     static boolean wholeSequences(int B, int T, int S, int NH, int hs, boolean backward) {
-        long staged = (long) (backward ? 2 * T + 2 * S : 2 * S) * NH * (hs + PanelGemm.NR);
-        return B >= 4 * Parallel.threads() && staged <= MAX_STAGED;
+        long perHead = PanelGemm.size(hs, S) + PanelGemm.size(S, hs) + (long) T * hs
+                + (backward ? 2L * PanelGemm.size(T, hs) : 0);
+        return B >= 4 * Parallel.threads() && perHead * NH <= MAX_STAGED;
     }
 
     /**
@@ -119,7 +121,7 @@ public final class Attention {
         Parallel.forEach(whole ? B : B * NH, task -> {
             int b = whole ? task : task / NH;
             int h0 = whole ? 0 : task % NH, n = whole ? NH : 1;
-            // kᵀ·scale (hs × S) and v (S × hs) for each head: the B operands of scores and out
+            // kᵀ·scale (hs × S) and v (S × hs) for each head, the B operands of scores and out, and q's rows
             Packed kv = Packed.of(new Rows[]{k, v, q}, new Layout[]{Layout.TRANSPOSED, Layout.PANELS, Layout.ROWS},
                     new float[]{scale, 1f, 1f}, new int[]{S, S, T}, b, h0, n, hs);
             float[] panels = kv.panels();
@@ -169,7 +171,7 @@ public final class Attention {
         Parallel.forEach(whole ? B : B * NH, task -> {
             int b = whole ? task : task / NH;
             int h0 = whole ? 0 : task % NH, n = whole ? NH : 1;
-            // vᵀ (hs × S), k·scale (S × hs), dout (T × hs) and q·scale (T × hs) for each head
+            // vᵀ (hs × S), k·scale (S × hs), dout (T × hs) and q·scale (T × hs) for each head, and dout's rows
             Packed ops = Packed.of(new Rows[]{v, k, dout, q, dout},
                     new Layout[]{Layout.TRANSPOSED, Layout.PANELS, Layout.PANELS, Layout.PANELS, Layout.ROWS},
                     new float[]{1f, scale, 1f, scale, 1f}, new int[]{S, S, T, T, T}, b, h0, n, hs);
