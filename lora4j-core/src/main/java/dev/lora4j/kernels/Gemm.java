@@ -3,6 +3,7 @@ package dev.lora4j.kernels;
 import dev.lora4j.tensor.DType;
 import dev.lora4j.tensor.Storage;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.Arena;
@@ -521,24 +522,22 @@ public final class Gemm {
 
     /**
      * Writes the mr × nr corner of an edge tile computed into {@code tile} to C, added to C's values or, when
-     * {@code fresh}, to the row start values (rowInit from rowInitOff, or zeros). Whole vectors where they fit:
-     * LoRA's r = 8 columns are all edge tiles, as are the last rows of every pass after the first (a first pass
-     * ends with an overlapping full tile instead).
+     * {@code fresh}, to the row start values (rowInit from rowInitOff, or zeros). LoRA's r = 8 columns are all
+     * edge tiles, as are the last rows of every pass after the first (a first pass ends with an overlapping full
+     * tile instead). Each row is its two masked vectors, and the start values' source is chosen before the loop:
+     * loops over j, and branches inside the loop, gave C2's hoisted range checks cases that a later call broke,
+     * which sent it to the interpreter and the method to be compiled again, several times a run.
      */
     private static void addEdgeTile(float[] tile, int mr, int nr, float[] C, int c, int ldc, boolean fresh,
                                     float[] rowInit, int rowInitOff) {
+        float[] start = !fresh ? C : rowInit != null ? rowInit : ZERO_TILE;
+        int startOff = !fresh ? c : rowInit != null ? rowInitOff : 0;
+        int startLd = !fresh ? ldc : 0;
+        VectorMask<Float> lo = S.indexInRange(0, nr), hi = S.indexInRange(L, nr);
         for (int i = 0; i < mr; i++) {
-            int row = c + i * ldc;
-            int j = 0;
-            for (; j + L <= nr; j += L) {
-                FloatVector start = !fresh ? FloatVector.fromArray(S, C, row + j)
-                        : rowInit == null ? FloatVector.zero(S) : FloatVector.fromArray(S, rowInit, rowInitOff + j);
-                start.add(FloatVector.fromArray(S, tile, i * NR + j)).intoArray(C, row + j);
-            }
-            for (; j < nr; j++) {
-                float start = !fresh ? C[row + j] : rowInit == null ? 0f : rowInit[rowInitOff + j];
-                C[row + j] = start + tile[i * NR + j];
-            }
+            int row = c + i * ldc, from = startOff + i * startLd;
+            FloatVector.fromArray(S, start, from, lo).add(FloatVector.fromArray(S, tile, i * NR)).intoArray(C, row, lo);
+            FloatVector.fromArray(S, start, from + L, hi).add(FloatVector.fromArray(S, tile, i * NR + L)).intoArray(C, row + L, hi);
         }
     }
 
@@ -750,26 +749,42 @@ public final class Gemm {
     // panel after panel reads a short run of every row per panel. Each row also reads one value of every panel's
     // run TOUCH_AHEAD rows further on, a prefetch that Java cannot otherwise express: a task's runs are a few
     // hundred bytes, rows kilobytes apart, and B comes from memory (512×768×3072 NN and TN 1.03× in-process).
+    // Three loops rather than one with branches on k: C2 hoists the loads' range checks out of a loop as one
+    // check of its whole range, made on entry, and a branch that skips the loads for the last steps (the padding
+    // steps, or the rows ahead that lie past the matrix) made that check fail at the end of a matrix, which sent
+    // the call to the interpreter and the method to be compiled again, several times a run.
     private static void packRowsInPlace(MemorySegment dst, int blockBase, Operand op, int col, int width, int pc, int kc, int depth) {
         float[] f32 = op.f32();
+        int ld = op.ld(), src = op.offset() + pc * ld + col;
+        long d = (long) blockBase * 4;
+        int touchEnd = Math.max(0, kc - TOUCH_AHEAD);
         float touched = 0f;
-        for (int k = 0; k < depth; k++) {
-            int src = op.offset() + (pc + k) * op.ld() + col;
-            long d = (long) (blockBase + k * NR) * 4;
-            if (k + TOUCH_AHEAD < kc) {
-                int ahead = src + TOUCH_AHEAD * op.ld();
-                for (int p = 0; p < width; p += NR) {
-                    touched += f32[ahead + p];
-                }
+        for (int k = 0; k < touchEnd; k++, src += ld, d += NR_BYTES) {
+            for (int p = 0; p < width; p += NR) {
+                touched += f32[src + TOUCH_AHEAD * ld + p];
             }
-            for (int p = 0; p < width; p += NR, d += depth * NR_BYTES) {
-                FloatVector lo = k < kc ? FloatVector.fromArray(S, f32, src + p) : FloatVector.zero(S);
-                FloatVector hi = k < kc ? FloatVector.fromArray(S, f32, src + p + L) : FloatVector.zero(S);
-                lo.intoMemorySegment(dst, d, ORDER);
-                hi.intoMemorySegment(dst, d + L_BYTES, ORDER);
+            copyRowIntoPanels(dst, d, depth, f32, src, width);
+        }
+        for (int k = touchEnd; k < kc; k++, src += ld, d += NR_BYTES) {
+            copyRowIntoPanels(dst, d, depth, f32, src, width);
+        }
+        FloatVector zero = FloatVector.zero(S);
+        for (int k = kc; k < depth; k++, d += NR_BYTES) {
+            long z = d;
+            for (int p = 0; p < width; p += NR, z += depth * NR_BYTES) {
+                zero.intoMemorySegment(dst, z, ORDER);
+                zero.intoMemorySegment(dst, z + L_BYTES, ORDER);
             }
         }
         BUFFERS.get().touched = touched;   // kept, so that the compiler keeps the loads
+    }
+
+    // One row's `width` values from src into the step at d of each of its width / NR panels (depth steps apart).
+    private static void copyRowIntoPanels(MemorySegment dst, long d, int depth, float[] src, int s, int width) {
+        for (int p = 0; p < width; p += NR, d += depth * NR_BYTES) {
+            FloatVector.fromArray(S, src, s + p).intoMemorySegment(dst, d, ORDER);
+            FloatVector.fromArray(S, src, s + p + L).intoMemorySegment(dst, d + L_BYTES, ORDER);
+        }
     }
 
     // A full panel of a transposed B (NR stored rows, `ld` apart, read along kc columns): each step's NR values
