@@ -11,7 +11,7 @@
 
 Run with Debian's python3-torch on OpenBLAS (libopenblas0-pthread installed), 2 threads:
   /usr/bin/python3 scripts/bench/torch_lora_train.py gpt2 --steps 6
-Prints one JSON line: tokens/s over the timed steps (the first step is warm-up) and peak RSS.
+Prints one JSON line: tokens/s over the timed steps (after --warmup untimed steps, 3 as lora4j's) and peak RSS.
 """
 import argparse
 import json
@@ -151,6 +151,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("config", choices=["gpt2", "minilm"])
     ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--warmup", type=int, default=3, help="untimed steps first, as lora4j bench train --warmup")
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -169,18 +170,19 @@ def main():
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=1e-4, weight_decay=0.01)
     times = []
-    for s in range(a.steps + 1):
+    for s in range(a.warmup + a.steps):
         t0 = time.perf_counter()
         opt.zero_grad()
         loss = step_loss()
         loss.backward()
         opt.step()
         times.append(time.perf_counter() - t0)
-    timed = times[1:]
+    timed = times[a.warmup:]
     print(json.dumps({"impl": "pytorch " + torch.__version__, "config": a.config, "batch": B, "seq": T,
                       "trainable_params": sum(p.numel() for p in params),
                       "tokens_per_second": B * T * len(timed) / sum(timed), "seconds_per_step": sum(timed) / len(timed),
-                      "step_seconds": [round(t, 3) for t in times],   # the warm-up step first
+                      "warmup_steps": a.warmup,
+                      "step_seconds": [round(t, 3) for t in times],   # the warm-up steps first
                       "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "loss": loss.item()}))
 
 
