@@ -23,6 +23,17 @@ public final class VectorOps {
         }
     }
 
+    /** out[outOff+i] = x[xOff+i] + y[yOff+i] for i in [0, n); out may be x or y at the same offset. */
+    public static void add(float[] out, int outOff, float[] x, int xOff, float[] y, int yOff, int n) {
+        int i = 0;
+        for (int bound = S.loopBound(n); i < bound; i += S.length()) {
+            FloatVector.fromArray(S, x, xOff + i).add(FloatVector.fromArray(S, y, yOff + i)).intoArray(out, outOff + i);
+        }
+        for (; i < n; i++) {
+            out[outOff + i] = x[xOff + i] + y[yOff + i];
+        }
+    }
+
     /** x[off+i] *= a for i in [0, n). */
     public static void scale(float[] x, int off, float a, int n) {
         scaleInto(x, off, x, off, a, n);

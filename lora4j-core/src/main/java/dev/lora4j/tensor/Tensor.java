@@ -382,6 +382,22 @@ public final class Tensor {
         return this;
     }
 
+    /**
+     * this = a + b, element-wise, for contiguous float32 tensors of one shape; returns this. One pass where
+     * copying a and then adding b would write this twice (a residual connection's sum, a gradient's two paths);
+     * a or b may be this.
+     */
+    public Tensor setSum(Tensor a, Tensor b) {
+        requireSameShape("setSum", a);
+        requireSameShape("setSum", b);
+        float[] d = contiguousData("setSum");
+        dev.lora4j.kernels.Gemm.invalidate(d);
+        float[] x = a.contiguousData("setSum"), y = b.contiguousData("setSum");
+        int to = offset, xFrom = a.offset, yFrom = b.offset;
+        dev.lora4j.kernels.Parallel.forRanges(numel(), (i, j) -> dev.lora4j.kernels.VectorOps.add(d, to + i, x, xFrom + i, y, yFrom + i, j - i));
+        return this;
+    }
+
     /** this += other, element-wise, for contiguous float32 tensors of one shape; returns this. */
     public Tensor addInPlace(Tensor other) {
         return addScaledInPlace(other, 1f);

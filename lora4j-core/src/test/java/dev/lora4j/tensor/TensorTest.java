@@ -98,6 +98,26 @@ class TensorTest {
     }
 
     @Test
+    void setSumMatchesCopyThenAddOverSeveralChunksAndWithItselfAsAnOperand() {
+        int n = 3 * dev.lora4j.kernels.Parallel.RANGE_CHUNK + 5;   // parallel chunks and a scalar tail
+        java.util.Random rng = new java.util.Random(3);
+        Tensor a = Tensor.zeros(n), b = Tensor.zeros(n);
+        for (int i = 0; i < n; i++) {
+            a.data()[i] = (float) rng.nextGaussian();
+            b.data()[i] = (float) rng.nextGaussian();
+        }
+        float[] expected = new float[n];
+        for (int i = 0; i < n; i++) {
+            expected[i] = a.data()[i] + b.data()[i];
+        }
+        assertArrayEquals(expected, Tensor.zeros(n).setSum(a, b).toFloatArray());
+        assertArrayEquals(Tensor.zeros(n).copyFrom(a).addInPlace(b).toFloatArray(), Tensor.zeros(n).setSum(a, b).toFloatArray());
+        assertArrayEquals(expected, a.setSum(a, b).toFloatArray());
+        var e = assertThrows(IllegalArgumentException.class, () -> Tensor.zeros(2, 3).setSum(arange(2, 3), arange(3, 2)));
+        assertTrue(e.getMessage().startsWith("setSum: shapes differ"), e.getMessage());
+    }
+
+    @Test
     void errorsNameShapes() {
         var e = assertThrows(IllegalArgumentException.class, () -> arange(2, 3).addInPlace(arange(3, 2)));
         assertEquals("addInPlace: shapes differ: (2, 3) and (3, 2)", e.getMessage());

@@ -210,7 +210,7 @@ public final class MergedLinear extends Module {
         }
         dxd = Tensor.reuse(dxd, Shape.of(n, in));
         Ops.matmul("lora_A", dxd, dh, false, loraA.value(), false, 0f);
-        dx = Tensor.reuse(dx, Shape.of(n, in)).copyFrom(dBase.view(n, in)).addInPlace(dropout.backward(dxd));
+        dx = Tensor.reuse(dx, Shape.of(n, in)).setSum(dBase.view(n, in), dropout.backward(dxd));
         return dx.view(inputShape.toArray());
     }
 

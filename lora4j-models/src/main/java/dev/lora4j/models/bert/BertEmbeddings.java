@@ -46,8 +46,8 @@ public final class BertEmbeddings extends FamilyModule {
                 positions[i] = !positionsFromPadding ? t : ids[i] == padId ? padId : ++position;
             }
         }
-        sum = Tensor.reuse(sum, Shape.of(B, T, hidden)).copyFrom(lookup("word_embeddings").forward(ids, B, T))
-                .addInPlace(lookup("position_embeddings").forward(positions, B, T))
+        sum = Tensor.reuse(sum, Shape.of(B, T, hidden)).setSum(lookup("word_embeddings").forward(ids, B, T),
+                        lookup("position_embeddings").forward(positions, B, T))
                 .addInPlace(lookup("token_type_embeddings").forward(tokenTypes == null ? zeros : tokenTypes, B, T));
         return dropout.forward(layerNorm.forward(sum));
     }

@@ -69,9 +69,9 @@ public final class BertLayer extends FamilyModule {
     @Override
     public Tensor backward(Tensor dout) {
         Tensor dmid = intermediate.backward(act.backward(output.backward(dout)));
-        da = Tensor.reuse(da, dmid.shape()).copyFrom(dmid).addInPlace(output.residualGradient());
+        da = Tensor.reuse(da, dmid.shape()).setSum(dmid, output.residualGradient());
         Tensor dself = self.backward(attentionOutput.backward(da));
-        dx = Tensor.reuse(dx, dself.shape()).copyFrom(dself).addInPlace(attentionOutput.residualGradient());
+        dx = Tensor.reuse(dx, dself.shape()).setSum(dself, attentionOutput.residualGradient());
         return dx;
     }
 
@@ -82,7 +82,7 @@ public final class BertLayer extends FamilyModule {
             return;
         }
         Tensor dmid = intermediate.backward(act.backward(output.backward(dout)));
-        da = Tensor.reuse(da, dmid.shape()).copyFrom(dmid).addInPlace(output.residualGradient());
+        da = Tensor.reuse(da, dmid.shape()).setSum(dmid, output.residualGradient());
         backwardParametersOnly(da, self, attentionOutput);    // the residual around self needs no gradient
     }
 }

@@ -120,7 +120,7 @@ public final class BertModel extends FamilyModule {
         Tensor d = dhiddenFromTokens;
         if (dpooled != null) {
             Tensor fromPool = pooler.backward(dpooled);
-            d = d == null ? fromPool : (dhidden = Tensor.reuse(dhidden, d.shape()).copyFrom(d).addInPlace(fromPool));
+            d = d == null ? fromPool : (dhidden = Tensor.reuse(dhidden, d.shape()).setSum(d, fromPool));
         }
         backwardParametersOnly(d, embeddings, encoder);
     }

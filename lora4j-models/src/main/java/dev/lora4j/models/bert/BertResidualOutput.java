@@ -24,7 +24,7 @@ public final class BertResidualOutput extends FamilyModule {
 
     /** LayerNorm(dropout(dense(h)) + residual). */
     Tensor forward(Tensor h, Tensor residual) {
-        sum = Tensor.reuse(sum, residual.shape()).copyFrom(dropout.forward(child("dense").forward(h))).addInPlace(residual);
+        sum = Tensor.reuse(sum, residual.shape()).setSum(dropout.forward(child("dense").forward(h)), residual);
         return layerNorm.forward(sum);
     }
 

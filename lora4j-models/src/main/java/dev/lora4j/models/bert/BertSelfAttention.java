@@ -38,8 +38,7 @@ public final class BertSelfAttention extends FamilyModule {
     @Override
     public Tensor backward(Tensor dout) {
         Tensor[] g = attention.backwardSeparate(dout);
-        dx = Tensor.reuse(dx, g[0].shape()).copyFrom(child("query").backward(g[0]))
-                .addInPlace(child("key").backward(g[1]))
+        dx = Tensor.reuse(dx, g[0].shape()).setSum(child("query").backward(g[0]), child("key").backward(g[1]))
                 .addInPlace(child("value").backward(g[2]));
         return dx;
     }

@@ -25,22 +25,22 @@ public final class Gpt2Block extends Module {
 
     @Override
     public Tensor forward(Tensor x) {
-        h = Tensor.reuse(h, x.shape()).copyFrom(x).addInPlace(attn.forward(ln1.forward(x)));
-        out = Tensor.reuse(out, x.shape()).copyFrom(h).addInPlace(mlp.forward(ln2.forward(h)));
+        h = Tensor.reuse(h, x.shape()).setSum(x, attn.forward(ln1.forward(x)));
+        out = Tensor.reuse(out, x.shape()).setSum(h, mlp.forward(ln2.forward(h)));
         return out;
     }
 
     /** Inference on new positions with cached keys and values; see {@link Gpt2Attention#forwardCached}. */
     Tensor forwardCached(Tensor x, KvCache.Layer cache, int past) {
-        h = Tensor.reuse(h, x.shape()).copyFrom(x).addInPlace(attn.forwardCached(ln1.forward(x), cache, past));
-        out = Tensor.reuse(out, x.shape()).copyFrom(h).addInPlace(mlp.forward(ln2.forward(h)));
+        h = Tensor.reuse(h, x.shape()).setSum(x, attn.forwardCached(ln1.forward(x), cache, past));
+        out = Tensor.reuse(out, x.shape()).setSum(h, mlp.forward(ln2.forward(h)));
         return out;
     }
 
     @Override
     public Tensor backward(Tensor dout) {
-        dh = Tensor.reuse(dh, dout.shape()).copyFrom(dout).addInPlace(ln2.backward(mlp.backward(dout)));
-        dx = Tensor.reuse(dx, dout.shape()).copyFrom(dh).addInPlace(ln1.backward(attn.backward(dh)));
+        dh = Tensor.reuse(dh, dout.shape()).setSum(dout, ln2.backward(mlp.backward(dout)));
+        dx = Tensor.reuse(dx, dout.shape()).setSum(dh, ln1.backward(attn.backward(dh)));
         return dx;
     }
 
@@ -50,7 +50,7 @@ public final class Gpt2Block extends Module {
             backwardParametersOnly(dout, ln2, mlp);
             return;
         }
-        dh = Tensor.reuse(dh, dout.shape()).copyFrom(dout).addInPlace(ln2.backward(mlp.backward(dout)));
+        dh = Tensor.reuse(dh, dout.shape()).setSum(dout, ln2.backward(mlp.backward(dout)));
         backwardParametersOnly(dh, ln1, attn);                 // the residual around attn needs no gradient
     }
 }
