@@ -36,6 +36,7 @@ public final class LoraLinear extends LoraLayer {
     private Tensor x2;                                  // (N, in) input of the last forward
     private Shape inputShape;
     private Tensor result;
+    private Tensor ownResult;   // the buffer result uses when it cannot be the base layer's output
     private Tensor dx;
     private float[] baseRowNormsSq;                     // cached for a frozen half-precision W0
     private Tensor baseRowNormsOf;
@@ -158,7 +159,16 @@ public final class LoraLinear extends LoraLayer {
         inputShape = x.shape();
         x2 = x.contiguous().view(-1, in);
         int n = x2.dim(0);
-        result = Tensor.reuse(result, Shape.of(n, out)).copyFrom(baseOut.view(n, out));
+        // The LoRA products add into the base layer's own output buffer, which nothing else reads, rather than
+        // into a copy of it; DoRA reads the base output again, so with a DoRA adapter the sum goes to a copy.
+        boolean dora = false;
+        for (String name : applied) {
+            dora |= adapter(name).dora();
+        }
+        result = dora ? Tensor.reuse(ownResult, Shape.of(n, out)).copyFrom(baseOut.view(n, out)) : baseOut.view(n, out);
+        if (dora) {
+            ownResult = result;
+        }
         for (String name : applied) {
             Adapter a = adapter(name);
             Step st = steps.computeIfAbsent(name, k -> new Step());
@@ -242,7 +252,7 @@ public final class LoraLinear extends LoraLayer {
         int n = x2.dim(0);
         Tensor d = dout.contiguous().view(n, out);
         if (inputGradient) {
-            dx = Tensor.reuse(dx, Shape.of(n, in)).copyFrom(dBase.view(n, in));
+            dx = dBase.view(n, in);   // the base layer's own gradient buffer: the LoRA paths add into it
         }
         for (String name : applied) {
             Adapter a = adapter(name);

@@ -44,7 +44,6 @@ public final class MergedLinear extends Module {
     private Tensor result;
     private Tensor dh;
     private Tensor dxd;
-    private Tensor dx;
     private Shape inputShape;
     private boolean applied;
 
@@ -178,7 +177,7 @@ public final class MergedLinear extends Module {
         inputShape = x.shape();
         x2 = x.contiguous().view(-1, dense.inFeatures());
         int n = x2.dim(0);
-        result = Tensor.reuse(result, Shape.of(n, out)).copyFrom(base.view(n, out));
+        result = base.view(n, out);   // the dense layer's own output buffer, which nothing else reads: LoRA adds into it
         xd = dropout.forward(x2);
         h = Tensor.reuse(h, Shape.of(n, r * groupStart.length));
         Ops.matmul("lora_A", h, xd, false, loraA.value(), true, 0f);
@@ -208,9 +207,14 @@ public final class MergedLinear extends Module {
         if (loraA.requiresGrad()) {
             Ops.matmul("lora_A", loraA.grad(), dh, true, xd, false, 1f);
         }
-        dxd = Tensor.reuse(dxd, Shape.of(n, in));
-        Ops.matmul("lora_A", dxd, dh, false, loraA.value(), false, 0f);
-        dx = Tensor.reuse(dx, Shape.of(n, in)).setSum(dBase.view(n, in), dropout.backward(dxd));
+        Tensor dx = dBase.view(n, in);   // the dense layer's own gradient buffer: the LoRA path adds into it
+        if (dropout.passedThrough()) {
+            Ops.matmul("lora_A", dx, dh, false, loraA.value(), false, 1f);                 // dx += dh·A
+        } else {
+            dxd = Tensor.reuse(dxd, Shape.of(n, in));
+            Ops.matmul("lora_A", dxd, dh, false, loraA.value(), false, 0f);
+            dx.addInPlace(dropout.backward(dxd));
+        }
         return dx.view(inputShape.toArray());
     }
 
