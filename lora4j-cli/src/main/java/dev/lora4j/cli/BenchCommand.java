@@ -96,7 +96,7 @@ final class BenchCommand implements Callable<Integer> {
                 model = gpt2;
                 step = () -> {
                     lastLoss[0] = lossFn.forward(gpt2.forward(ids, batch, seq), targets, null);
-                    gpt2.backward(lossFn.backward(1f));
+                    gpt2.backward(lossFn.backwardInPlace(1f));   // as CausalLmTrainer
                 };
             }
             case "minilm" -> {

@@ -51,6 +51,9 @@ public final class Gemm {
     // A split by columns takes rows of A in blocks of up to this many floats (2 MB: all of GPT-2's 512 rows), so
     // that each B panel is read from memory once per block rather than once per MC rows.
     private static final long A_BLOCK_FLOATS = Long.getLong("lora4j.gemm.ablock", 512 * 1024);
+    // K blocks of packed A that a split by columns keeps at once: a block's packing waits for the products of
+    // the block this many before it, which are long done when the items are taken in order.
+    private static final int A_SLOTS = 4;
     /** Below this many multiply-adds a single thread is faster than handing work to the pool. */
     private static final long PARALLEL_THRESHOLD = 1L << 18;
     private static final int TOUCH_AHEAD = 16;
@@ -394,22 +397,32 @@ public final class Gemm {
         Buffers shared = BUFFERS.get();
         if (splitColumns) {
             int mPad = ceilDiv(M, MR) * MR;
-            float[] ap = shared.a(packedASize(mPad, K));
+            int kBlocks = ceilDiv(K, KC), mUnits = ceilDiv(M, MR);
+            // Packed A holds at most A_SLOTS K blocks, reused in turn: GPT-2's LM head backward (K = 50257,
+            // 66 blocks) would otherwise pack all 103 MB of dlogits into a buffer as large, written out to memory
+            // and kept for the life of the thread, where a few 1.5 MB blocks stay in cache.
+            int slots = Math.min(kBlocks, A_SLOTS);
+            float[] ap = shared.a(mPad * KC * slots);
             // Items K block by K block: the block's A in groups of rows, so that both threads pack it, then its
             // product for each range of columns. Both threads so read one block of A while it is in L2 or L3,
             // rather than each task streaming all of A on its own (512×768×3072 1.02-1.11× in-process), and no
             // barrier separates packing from products. An item waits (rarely: other items were taken in between)
             // for the packing of its block and for its range's previous block, which adds into the same C.
-            int kBlocks = ceilDiv(K, KC), mUnits = ceilDiv(M, MR);
             int rowGroups = tasks > 1 ? Math.min(mUnits, 2 * threads) : 1, perBlock = rowGroups + tasks;
             AtomicIntegerArray groupsPacked = new AtomicIntegerArray(kBlocks), blocksDone = new AtomicIntegerArray(tasks);
             int mc = rowBlock(mPad, K);
             Parallel.forEach(kBlocks * perBlock, item -> {
                 int block = item / perBlock, j = item % perBlock;
                 int k0 = block * KC, k1 = Math.min(K, k0 + KC);
+                int slot = block % slots * KC * mPad;
                 if (j < rowGroups) {
                     try {
-                        packA(ap, a, 0, M, partStart(mUnits, j, rowGroups, MR, M), partStart(mUnits, j + 1, rowGroups, MR, M),
+                        if (block >= slots) {
+                            for (int t = 0; t < tasks; t++) {   // the block that used this slot before is done with it
+                                awaitCount(blocksDone, t, block - slots + 1);
+                            }
+                        }
+                        packA(ap, slot, a, 0, M, partStart(mUnits, j, rowGroups, MR, M), partStart(mUnits, j + 1, rowGroups, MR, M),
                                 k0, k1, alpha);
                     } finally {
                         groupsPacked.incrementAndGet(block);   // even when failing, so that no item waits forever
@@ -428,13 +441,13 @@ public final class Gemm {
                     boolean overwrite = beta == 0f && block == 0;
                     if (frozen != null) {
                         MemorySegment bs = block == 0 ? frozen : frozen.asSlice((long) k0 * nPad * 4);
-                        multiply(ap, mPad, M, mc, bs, n0, nPad, n1 - n0, k1 - k0, k0 * mPad, C, offC + n0, ldc,
+                        multiply(ap, mPad, M, mc, bs, n0, nPad, n1 - n0, k1 - k0, slot, C, offC + n0, ldc,
                                 overwrite, rowInit, rowInitOff + n0, own.tile);
                     } else {
                         // B packed just before its product, so that the kernel reads it from L2: packed for all of
                         // K first, the early blocks went out to L3 before they were read (512×768×3072 1.02-1.06×).
                         MemorySegment bs = own.packB(b, n0, n1, k0, k1, false);
-                        multiply(ap, mPad, M, mc, bs, 0, ceilDiv(n1 - n0, NR) * NR, n1 - n0, k1 - k0, k0 * mPad, C,
+                        multiply(ap, mPad, M, mc, bs, 0, ceilDiv(n1 - n0, NR) * NR, n1 - n0, k1 - k0, slot, C,
                                 offC + n0, ldc, overwrite, rowInit, rowInitOff + n0, own.tile);
                     }
                 } finally {
@@ -459,7 +472,7 @@ public final class Gemm {
                     int c1 = Math.min(m1, c0 + chunk);
                     int mPad = ceilDiv(c1 - c0, MR) * MR;
                     float[] ap = own.a(packedASize(mPad, K));
-                    packA(ap, a, c0, c1, 0, c1 - c0, 0, K, alpha);
+                    packA(ap, 0, a, c0, c1, 0, c1 - c0, 0, K, alpha);
                     multiply(ap, mPad, c1 - c0, MC, bs, 0, nPad, N, K, 0, C, offC + c0 * ldc, ldc, beta == 0f, rowInit,
                             rowInitOff, own.tile);
                 }
@@ -647,15 +660,15 @@ public final class Gemm {
 
     /**
      * Packs rows [m0 + r0, m0 + r1) of op(A), of a packed A that holds rows [m0, m1), for the K blocks in
-     * [k0, k1), and folds α into them. The group that ends at m1 also clears the padding rows.
+     * [k0, k1), block k0 at apBase, and folds α into them. The group that ends at m1 also clears the padding rows.
      */
-    private static void packA(float[] ap, Operand a, int m0, int m1, int r0, int r1, int k0, int k1, float alpha) {
+    private static void packA(float[] ap, int apBase, Operand a, int m0, int m1, int r0, int r1, int k0, int k1, float alpha) {
         int rows = m1 - m0, mPad = ceilDiv(rows, MR) * MR;
         boolean plain = !a.trans();   // each row of op(A) is a stored row, contiguous along K
         float[] f32 = a.f32();
         for (int pc = k0; pc < k1; pc += KC) {
             int kc = Math.min(KC, k1 - pc);
-            int block = pc * mPad;
+            int block = apBase + (pc - k0) * mPad;
             if (plain && f32 != null && alpha != 1f) {
                 for (int r = r0; r < r1; r++) {
                     VectorOps.scaleInto(ap, block + r * KC, f32, a.offset() + (m0 + r) * a.ld() + pc, alpha, kc);

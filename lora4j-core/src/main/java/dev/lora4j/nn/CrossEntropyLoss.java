@@ -83,4 +83,19 @@ public final class CrossEntropyLoss {
                 labelSmoothing, ignoreIndex);
         return dlogits;
     }
+
+    /**
+     * As {@link #backward}, but the gradient overwrites the logits that {@link #forward} was given (when they
+     * were contiguous float32; otherwise its copy of them), which it returns. For a training step that has no
+     * further use for the logits: a language model's are its largest activation (GPT-2's 512 × 50257 are
+     * 103 MB), and a second array as large costs that much memory and a pass of memory traffic.
+     */
+    public Tensor backwardInPlace(float scale) {
+        int V = logits.dim(-1);
+        int N = logits.numel() / V;
+        float g = normalizer == 0 ? 0f : (float) (scale / normalizer);
+        float[] data = logits.denseData();
+        CrossEntropy.backward(data, data, lse, targets, weights, g, N, V, labelSmoothing, ignoreIndex);
+        return logits;
+    }
 }

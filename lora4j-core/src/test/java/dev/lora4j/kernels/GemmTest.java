@@ -56,6 +56,8 @@ class GemmTest {
             "true, true, 700, 703, 803, 0.5, 1",    // last ending in an overlapping tile; two K blocks
             "false, true, 90, 200, 2400, 1, 0.5",   // split by columns, four K blocks (the last partial), taken
             "true, false, 90, 200, 2400, 1, 0",     // K block by K block, each range's blocks in order
+            "false, false, 60, 200, 4603, 1, 0.5",  // seven K blocks, more than packed A has slots for: a block's
+            "true, false, 60, 200, 4603, 2, 0",     // packing waits for the products that read its slot before
     })
     void matchesScalarTwin(boolean transA, boolean transB, int M, int N, int K, float alpha, float beta) {
         Random r = new Random(M * 31L + N * 7L + K);

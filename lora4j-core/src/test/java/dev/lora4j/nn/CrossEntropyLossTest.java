@@ -9,6 +9,7 @@ import org.junit.jupiter.api.Test;
 import static dev.lora4j.testing.TensorAssert.assertClose;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class CrossEntropyLossTest {
     private final SafeTensors.Contents f = Fixtures.load("nn/cross_entropy");
@@ -41,6 +42,17 @@ class CrossEntropyLossTest {
             double numeric = GradCheck.central(() -> loss.forward(logits, targets, null), logits.data(), i);
             assertEquals(numeric, analytic[i], 2e-4, "dlogits[" + i + "]");
         }
+    }
+
+    @Test
+    void inPlaceGradientOverwritesTheLogitsWithTorchsGradient() {
+        CrossEntropyLoss loss = new CrossEntropyLoss(smoothing, -100);
+        Tensor logits = f.tensor("logits").contiguous().toF32();
+        Tensor own = Tensor.zeros(logits.shape().toArray()).copyFrom(logits);
+        loss.forward(own, f.ints("targets"), f.tensor("weights").toFloatArray());
+        Tensor d = loss.backwardInPlace(1f);
+        assertTrue(d.data() == own.data(), "the gradient is written over the logits");
+        assertClose(f.tensor("weighted_dlogits"), d, 1e-7f, 1e-5f);
     }
 
     @Test

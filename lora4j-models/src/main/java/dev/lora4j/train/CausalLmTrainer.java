@@ -83,7 +83,7 @@ public final class CausalLmTrainer {
             public TrainingLoop.Result trainBatch(int[] rows, float lossScale) {
                 Batch b = batch(data, rows);
                 double loss = lossFn.forward(model.forward(b.ids, rows.length, b.length), b.targets, null);
-                model.backward(lossFn.backward(lossScale));
+                model.backward(lossFn.backwardInPlace(lossScale));   // the logits are not needed again
                 return new TrainingLoop.Result(loss, b.predicted);
             }
         };
