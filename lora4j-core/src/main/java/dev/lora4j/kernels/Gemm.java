@@ -275,30 +275,19 @@ public final class Gemm {
         int blocks = ceilDiv(N, NR);
         int perTask = Math.max(1, ceilDiv(blocks, Parallel.threads() * 4));
         // Panels of different column blocks are disjoint within every K block, so packing splits by columns;
-        // each task packs its columns on the heap and copies them to their place, so no heap array ever holds
-        // the whole packing (for GPT-2's tied head that would be 150 MB, and 1 GB for all of GPT-2 small).
+        // each task writes its panels straight to their place (a plain float32 weight row by row, others a panel
+        // at a time through the thread's one-panel buffer). Packing a task's columns into a heap array first
+        // made GPT-2 small's 475 MB of weights as much short-lived garbage, mostly in arrays too large for the
+        // young generation, and G1 grew the heap to 3.5 GB for a live set of 1.4 GB.
+        int pad = ceilDiv(N, NR) * NR;
         Parallel.forEach(ceilDiv(blocks, perTask), t -> {
             int c0 = t * perTask * NR, c1 = Math.min(N, (t + 1) * perTask * NR);
-            packColumnsInPlace(seg, b, c0, c1, N, K);
+            packPanelsInto(seg, pad, b, 0, c0, c1, 0, K, BUFFERS.get().panel);
         });
         synchronized (FROZEN) {
             FROZEN.computeIfAbsent(array, k -> new ArrayList<>()).add(new PackedB(b.offset(), b.ld(), b.trans(), N, K, seg));
         }
         return seg;
-    }
-
-    // Packs op(B) columns [c0, c1) (c0 a multiple of NR) into their place within the packing of all N columns:
-    // block pc of the full packing starts at pc·padFull, and these columns' panels at c0·depth inside it.
-    private static void packColumnsInPlace(MemorySegment dst, Operand b, int c0, int c1, int N, int K) {
-        int padFull = ceilDiv(N, NR) * NR;
-        int padLocal = ceilDiv(c1 - c0, NR) * NR;
-        float[] local = new float[padLocal * depth(K)];
-        packPanels(local, b, c0, c1, 0, K);
-        for (int pc = 0; pc < K; pc += KC) {
-            int depth = depth(Math.min(KC, K - pc));
-            MemorySegment.copy(local, pc * padLocal, dst, ValueLayout.JAVA_FLOAT, ((long) pc * padFull + (long) c0 * depth) * 4,
-                    padLocal * depth);
-        }
     }
 
     /**
@@ -711,23 +700,6 @@ public final class Gemm {
     /** Floats of packed A for rows padded to mPad and all of K: one mPad × KC row-major block per KC of K. */
     private static int packedASize(int mPad, int K) {
         return mPad * KC * Math.max(1, ceilDiv(K, KC));
-    }
-
-    /**
-     * Packs columns [r0, r1) of op(B) into panels of NR columns, zero-padded, in KC-deep blocks: block pc starts
-     * at pc·pad, and panel p of it at pc·pad + p·depth, holding kc steps of NR values and then zero steps up to
-     * depth (kc rounded up to a multiple of {@link #STEPS}, the micro-kernel's steps per iteration). Only the
-     * blocks of K in [k0, K) are written; k0 is a multiple of KC.
-     */
-    static void packPanels(float[] dst, Operand op, int r0, int r1, int k0, int K) {
-        int pad = ceilDiv(r1 - r0, NR) * NR;
-        for (int pc = k0; pc < K; pc += KC) {
-            int kc = Math.min(KC, K - pc);
-            int depth = depth(kc);
-            for (int p = 0; p < r1 - r0; p += NR) {
-                packPanel(dst, pc * pad + p * depth, op, r0 + p, Math.min(NR, r1 - r0 - p), pc, kc, depth);
-            }
-        }
     }
 
     /** Packs op(B) columns [col, col + count) (count ≤ NR) for K rows [pc, pc + kc) into one panel at base. */
