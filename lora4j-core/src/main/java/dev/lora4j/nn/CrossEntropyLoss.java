@@ -75,27 +75,29 @@ public final class CrossEntropyLoss {
      * d(scale·loss)/d(logits), shaped like the logits. Pass 1/accumulationSteps as scale when accumulating.
      */
     public Tensor backward(float scale) {
-        int V = logits.dim(-1);
-        int N = logits.numel() / V;
         dlogits = Tensor.reuse(dlogits, logits.shape());
-        float g = normalizer == 0 ? 0f : (float) (scale / normalizer);
-        CrossEntropy.backward(dlogits.data(), logits.denseData(), lse, targets, weights, g, N, V,
-                labelSmoothing, ignoreIndex);
-        return dlogits;
+        return gradientInto(dlogits, scale);
     }
 
     /**
      * As {@link #backward}, but the gradient overwrites the logits that {@link #forward} was given (when they
-     * were contiguous float32; otherwise its copy of them), which it returns. For a training step that has no
-     * further use for the logits: a language model's are its largest activation (GPT-2's 512 × 50257 are
-     * 103 MB), and a second array as large costs that much memory and a pass of memory traffic.
+     * were contiguous float32 from offset 0; otherwise its copy of them, or for a view a new array), and is
+     * returned. For a training step that has no further use for the logits: a language model's are its largest
+     * activation (GPT-2's 512 × 50257 are 103 MB), and a second array as large costs that much memory and a pass
+     * of memory traffic.
      */
     public Tensor backwardInPlace(float scale) {
+        boolean dense = logits.offset() == 0;   // contiguous float32 already; a view from an offset gets its own array
+        return dense ? gradientInto(logits, scale) : backward(scale);
+    }
+
+    // d(scale·loss)/d(logits) written into out (the logits' shape; the kernel reads each logit before it writes
+    // its place, so out may be the logits themselves).
+    private Tensor gradientInto(Tensor out, float scale) {
         int V = logits.dim(-1);
         int N = logits.numel() / V;
         float g = normalizer == 0 ? 0f : (float) (scale / normalizer);
-        float[] data = logits.denseData();
-        CrossEntropy.backward(data, data, lse, targets, weights, g, N, V, labelSmoothing, ignoreIndex);
-        return logits;
+        CrossEntropy.backward(out.denseData(), logits.denseData(), lse, targets, weights, g, N, V, labelSmoothing, ignoreIndex);
+        return out;
     }
 }

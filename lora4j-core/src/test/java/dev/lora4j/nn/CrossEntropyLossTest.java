@@ -53,6 +53,12 @@ class CrossEntropyLossTest {
         Tensor d = loss.backwardInPlace(1f);
         assertTrue(d.data() == own.data(), "the gradient is written over the logits");
         assertClose(f.tensor("weighted_dlogits"), d, 1e-7f, 1e-5f);
+
+        int rows = logits.dim(0), V = logits.dim(1);          // logits seen through a view from an offset
+        Tensor padded = Tensor.zeros(rows + 1, V);
+        padded.narrow(0, 1, rows).copyFrom(logits);
+        loss.forward(padded.narrow(0, 1, rows), f.ints("targets"), f.tensor("weights").toFloatArray());
+        assertClose(f.tensor("weighted_dlogits"), loss.backwardInPlace(1f), 1e-7f, 1e-5f);
     }
 
     @Test
