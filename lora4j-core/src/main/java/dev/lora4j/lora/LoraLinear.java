@@ -37,7 +37,6 @@ public final class LoraLinear extends LoraLayer {
     private Shape inputShape;
     private Tensor result;
     private Tensor ownResult;   // the buffer result uses when it cannot be the base layer's output
-    private Tensor dx;
     private float[] baseRowNormsSq;                     // cached for a frozen half-precision W0
     private Tensor baseRowNormsOf;
 
@@ -251,9 +250,7 @@ public final class LoraLinear extends LoraLayer {
         }
         int n = x2.dim(0);
         Tensor d = dout.contiguous().view(n, out);
-        if (inputGradient) {
-            dx = dBase.view(n, in);   // the base layer's own gradient buffer: the LoRA paths add into it
-        }
+        Tensor dx = inputGradient ? dBase.view(n, in) : null;   // the base layer's own gradient buffer: LoRA adds into it
         for (String name : applied) {
             Adapter a = adapter(name);
             Step st = steps.get(name);

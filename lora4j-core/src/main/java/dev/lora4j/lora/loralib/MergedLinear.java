@@ -41,7 +41,6 @@ public final class MergedLinear extends Module {
     private Tensor x2;
     private Tensor xd;
     private Tensor h;
-    private Tensor result;
     private Tensor dh;
     private Tensor dxd;
     private Shape inputShape;
@@ -177,7 +176,7 @@ public final class MergedLinear extends Module {
         inputShape = x.shape();
         x2 = x.contiguous().view(-1, dense.inFeatures());
         int n = x2.dim(0);
-        result = base.view(n, out);   // the dense layer's own output buffer, which nothing else reads: LoRA adds into it
+        Tensor result = base.view(n, out);   // the dense layer's own output buffer, which nothing else reads: LoRA adds into it
         xd = dropout.forward(x2);
         h = Tensor.reuse(h, Shape.of(n, r * groupStart.length));
         Ops.matmul("lora_A", h, xd, false, loraA.value(), true, 0f);
