@@ -128,18 +128,6 @@ public final class Gemm {
         final float[] tile = new float[MR * NR];
         float touched;                                 // the sum of packRowsInPlace's prefetching loads
         private float[] transposedC = new float[0];   // Cᵀ of a product computed transposed
-        private final int[] gather = new int[L];     // i·ld for i < L: the lanes of a gather down a column
-        private int gatherLd = -1;
-
-        int[] gatherIndex(int ld) {
-            if (ld != gatherLd) {
-                for (int i = 0; i < L; i++) {
-                    gather[i] = i * ld;
-                }
-                gatherLd = ld;
-            }
-            return gather;
-        }
 
         float[] a(int n) {
             if (a.length < n) {
@@ -669,8 +657,8 @@ public final class Gemm {
             } else {
                 int src = a.offset() + pc * a.ld() + m0;
                 int r = r0;
-                if (f32 != null && kc >= GATHER_DEPTH) {
-                    packGathered(ap, block, f32, src, a.ld(), r0, r1, kc);
+                if (f32 != null && Transpose.AVAILABLE) {
+                    packTransposedRows(ap, block, f32, src, a.ld(), r0, r1, kc);
                 } else {
                     for (; f32 != null && r + MR <= r1; r += MR) {
                         packSixRuns(ap, block + r * KC, f32, src + r, a.ld(), kc);
@@ -713,7 +701,7 @@ public final class Gemm {
             // Runs of one or two vectors along the panel, copied as vectors: a copyRun call per run of
             // 16 values cost five times the copy, which matters for attention's per-head products.
             packVectorRuns(dst, base, f32, op.offset() + pc * op.ld() + col, op.ld(), count, kc);
-        } else if (op.trans() && f32 != null && count == NR) {
+        } else if (op.trans() && f32 != null && count == NR && Transpose.AVAILABLE) {
             packTransposedPanel(dst, base, f32, op.offset() + col * op.ld() + pc, op.ld(), kc);
         } else if (op.trans()) {
             for (int i = 0; i < count; i++) {
@@ -772,38 +760,38 @@ public final class Gemm {
         }
     }
 
-    // A full panel of a transposed B (NR stored rows, `ld` apart, read along kc columns): each step's NR values
-    // are gathered down the column as two vectors. Scattering each row's run with stride NR, as copyRun does, cost
-    // more than the product itself for attention's q·kᵀ with 32-wide heads.
+    // A full panel of a transposed B (NR stored rows, `ld` apart, read along kc columns), in 8×8 blocks transposed
+    // in registers, the last kc mod 8 steps a value at a time. Gathering each step's NR values down the column
+    // cost about 10% of a 512×768×3072 NT product, twice what packing a plain B does (1.05-1.10× in-process).
     private static void packTransposedPanel(float[] dst, int base, float[] src, int s0, int ld, int kc) {
-        int[] index = BUFFERS.get().gatherIndex(ld);
-        int s1 = s0 + L * ld;
-        for (int k = 0; k < kc; k++) {
-            FloatVector.fromArray(S, src, s0 + k, index, 0).intoArray(dst, base + k * NR);
-            FloatVector.fromArray(S, src, s1 + k, index, 0).intoArray(dst, base + k * NR + L);
-        }
-    }
-
-    // From this K depth a transposed A is packed by gathers: a block's columns are then longer than L1 holds, and
-    // six rows at a time read each line of src from L2 about three times (16 floats for 6 rows) where L steps of
-    // every row in turn read it once (2048×384×1536 TN 1.10×, 512×768×3072 TN 1.03× in-process); shorter, as
-    // attention's, the plain copies are no slower.
-    private static final int GATHER_DEPTH = 256;
-
-    // Rows [r0, r1) of a transposed A (row r of op(A) is column r of src, its K steps ld apart) into packed rows
-    // KC apart from base: L steps of every row at a time, gathered down the columns.
-    private static void packGathered(float[] dst, int base, float[] src, int s0, int ld, int r0, int r1, int kc) {
-        int[] index = BUFFERS.get().gatherIndex(ld);
         int k = 0;
-        for (; k + L <= kc; k += L) {
-            int s = s0 + k * ld;
-            for (int r = r0; r < r1; r++) {
-                FloatVector.fromArray(S, src, s + r, index, 0).intoArray(dst, base + r * KC + k);
+        for (; k + 8 <= kc; k += 8) {
+            for (int h = 0; h < NR; h += 8) {
+                Transpose.block8(src, s0 + h * ld + k, ld, dst, base + k * NR + h, NR);
             }
         }
         for (; k < kc; k++) {
-            for (int r = r0; r < r1; r++) {
-                dst[base + r * KC + k] = src[s0 + k * ld + r];
+            for (int i = 0; i < NR; i++) {
+                dst[base + k * NR + i] = src[s0 + i * ld + k];
+            }
+        }
+    }
+
+    // Rows [r0, r1) of a transposed A (row r of op(A) is column r of src, its K steps ld apart) into packed rows
+    // KC apart from base: 8 steps of 8 rows at a time transposed in registers, reading 8 stored rows along their
+    // length; what is left over (kc mod 8 steps, (r1 - r0) mod 8 rows) a value at a time.
+    private static void packTransposedRows(float[] dst, int base, float[] src, int s0, int ld, int r0, int r1, int kc) {
+        int whole = r0 + (r1 - r0) / 8 * 8;
+        int k = 0;
+        for (; k + 8 <= kc; k += 8) {
+            int s = s0 + k * ld;
+            for (int r = r0; r < whole; r += 8) {
+                Transpose.block8(src, s + r, ld, dst, base + r * KC + k, KC);
+            }
+        }
+        for (int r = r0; r < r1; r++) {
+            for (int j = r < whole ? k : 0; j < kc; j++) {
+                dst[base + r * KC + j] = src[s0 + j * ld + r];
             }
         }
     }

@@ -17,7 +17,7 @@ final class KernelWorkload {
     private final float[] soft = buffer(ROWS * COLS), losses = buffer(ROWS), lse = new float[ROWS],
             dlogits = buffer(ROWS * COLS), loss = buffer(1), ln = buffer(ROWS * COLS), dx = buffer(ROWS * COLS),
             dw = buffer(COLS), db = new float[COLS], mean = new float[ROWS], rstd = new float[ROWS], dot = buffer(1),
-            dropout = buffer(ROWS * COLS), dropped = buffer(ROWS * COLS);
+            dropout = buffer(ROWS * COLS), dropped = buffer(ROWS * COLS), transposed = buffer(8 * 11);
     private final float[][] gelu = new float[Gelu.Kind.values().length * 4][];
     // Attention over B sequences of T positions, NH heads of HS (wider than a panel), causal and with padding.
     private static final int B = 2, T = 9, NH = 2, HS = 20, C = NH * HS;
@@ -65,6 +65,9 @@ final class KernelWorkload {
         dot[0] = VectorOps.dot(x, 0, soft, 0, x.length);
         DropoutMask.fill(dropout, dropout.length, 0x5EED_0F_D20B_0017L, 0.1f, 1f / 0.9f);
         DropoutMask.apply(dropped, 0, x, 0, x.length, 0x5EED_0F_D20B_0017L, 0.1f, 1f / 0.9f);
+        if (Transpose.AVAILABLE) {
+            Transpose.block8(qkv, 5, 37, transposed, 2, 11);
+        }
         // q, k and v as the three regions of a (B, T, 3C) array, as GPT-2's fused c_attn output; dout from x
         Attention.Rows q = new Attention.Rows(qkv, 0, 3 * C, T * 3 * C), k = new Attention.Rows(qkv, C, 3 * C, T * 3 * C),
                 v = new Attention.Rows(qkv, 2 * C, 3 * C, T * 3 * C), dout = new Attention.Rows(x, 7, C, T * C);
