@@ -11,25 +11,24 @@ import jdk.incubator.vector.VectorSpecies;
  * follow; a gather down a column instead touches eight rows per vector and measured 2.5× slower on a source
  * that comes from memory (1.22 against 0.49 ns per float, a 768×3072 matrix in panels of 16 rows).
  *
- * <p>The transpose uses only what AVX2 has as single instructions, a one-source lane permutation and a blend: row
- * i is rotated by i lanes, so that the eight values bound for one output row sit in eight different lanes of
- * eight different vectors; seven blends collect them, and one more rotation puts them in order. That is 15
- * permutations and 56 blends per 64 floats. Vectors are fixed at 256 bits, which AVX2 and AVX-512 machines
- * both run natively; where the preferred vector is narrower, {@link #AVAILABLE} is false and callers copy
- * element by element.
+ * <p>The transpose is the classic three stages, each swapping the off-diagonal halves of 2×2 blocks of 4, 2 and 1
+ * lanes, written with what AVX2 has as single instructions: a lane rotation (one-source permutation) and a blend.
+ * Each stage turns a pair of rows into a pair with two rotations and two blends: 48 operations per 64 floats,
+ * 1.15-1.2× faster than an earlier scheme that rotated each row by its index and collected the outputs with
+ * seven blends each (71 operations). Vectors are fixed at 256 bits, which AVX2 and AVX-512 machines both run
+ * natively; where the preferred vector is narrower, {@link #AVAILABLE} is false and callers copy element by
+ * element.
  */
 final class Transpose {
     private static final VectorSpecies<Float> S8 = FloatVector.SPECIES_256;
     /** Whether 256-bit vectors are native here, so that {@link #block8} runs as the instructions it is meant as. */
     static final boolean AVAILABLE = FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 256;
 
-    // Lane l of row i, rotated: row i's lane (l - i) mod 8. Rotating back by j: lane l ← lane (l + j) mod 8.
-    private static final VectorShuffle<Float> ROT1 = rotation(-1), ROT2 = rotation(-2), ROT3 = rotation(-3),
-            ROT4 = rotation(-4), ROT5 = rotation(-5), ROT6 = rotation(-6), ROT7 = rotation(-7);
-    private static final VectorShuffle<Float> BACK1 = rotation(1), BACK2 = rotation(2), BACK3 = rotation(3),
-            BACK4 = rotation(4), BACK5 = rotation(5), BACK6 = rotation(6), BACK7 = rotation(7);
-    private static final VectorMask<Float> LANE1 = lane(1), LANE2 = lane(2), LANE3 = lane(3), LANE4 = lane(4),
-            LANE5 = lane(5), LANE6 = lane(6), LANE7 = lane(7);
+    // Rotations by 4, 2 and 1 lanes towards higher lanes (UP) and lower lanes (DOWN), and the lanes whose index has
+    // that bit set: the upper half of each block of 2·g lanes.
+    private static final VectorShuffle<Float> UP4 = rotation(-4), DOWN4 = rotation(4), UP2 = rotation(-2),
+            DOWN2 = rotation(2), UP1 = rotation(-1), DOWN1 = rotation(1);
+    private static final VectorMask<Float> HIGH4 = upperHalves(4), HIGH2 = upperHalves(2), HIGH1 = upperHalves(1);
 
     private Transpose() {
     }
@@ -38,9 +37,11 @@ final class Transpose {
         return VectorShuffle.fromOp(S8, l -> Math.floorMod(l + by, 8));
     }
 
-    private static VectorMask<Float> lane(int t) {
+    private static VectorMask<Float> upperHalves(int g) {
         boolean[] bits = new boolean[8];
-        bits[t] = true;
+        for (int l = 0; l < 8; l++) {
+            bits[l] = (l & g) != 0;
+        }
         return VectorMask.fromArray(S8, bits, 0);
     }
 
@@ -49,29 +50,37 @@ final class Transpose {
      * transposed at d (rows dld apart).
      */
     static void block8(float[] src, int s, int ld, float[] dst, int d, int dld) {
-        // r_i lane l = src row i, column (l - i) mod 8; output row j takes lane (i + j) mod 8 of each r_i.
-        FloatVector r0 = FloatVector.fromArray(S8, src, s);
-        FloatVector r1 = FloatVector.fromArray(S8, src, s + ld).rearrange(ROT1);
-        FloatVector r2 = FloatVector.fromArray(S8, src, s + 2 * ld).rearrange(ROT2);
-        FloatVector r3 = FloatVector.fromArray(S8, src, s + 3 * ld).rearrange(ROT3);
-        FloatVector r4 = FloatVector.fromArray(S8, src, s + 4 * ld).rearrange(ROT4);
-        FloatVector r5 = FloatVector.fromArray(S8, src, s + 5 * ld).rearrange(ROT5);
-        FloatVector r6 = FloatVector.fromArray(S8, src, s + 6 * ld).rearrange(ROT6);
-        FloatVector r7 = FloatVector.fromArray(S8, src, s + 7 * ld).rearrange(ROT7);
-        collect(r0, r1, r2, r3, r4, r5, r6, r7).intoArray(dst, d);
-        collect(r7, r0, r1, r2, r3, r4, r5, r6).rearrange(BACK1).intoArray(dst, d + dld);
-        collect(r6, r7, r0, r1, r2, r3, r4, r5).rearrange(BACK2).intoArray(dst, d + 2 * dld);
-        collect(r5, r6, r7, r0, r1, r2, r3, r4).rearrange(BACK3).intoArray(dst, d + 3 * dld);
-        collect(r4, r5, r6, r7, r0, r1, r2, r3).rearrange(BACK4).intoArray(dst, d + 4 * dld);
-        collect(r3, r4, r5, r6, r7, r0, r1, r2).rearrange(BACK5).intoArray(dst, d + 5 * dld);
-        collect(r2, r3, r4, r5, r6, r7, r0, r1).rearrange(BACK6).intoArray(dst, d + 6 * dld);
-        collect(r1, r2, r3, r4, r5, r6, r7, r0).rearrange(BACK7).intoArray(dst, d + 7 * dld);
+        FloatVector a0 = FloatVector.fromArray(S8, src, s), a1 = FloatVector.fromArray(S8, src, s + ld);
+        FloatVector a2 = FloatVector.fromArray(S8, src, s + 2 * ld), a3 = FloatVector.fromArray(S8, src, s + 3 * ld);
+        FloatVector a4 = FloatVector.fromArray(S8, src, s + 4 * ld), a5 = FloatVector.fromArray(S8, src, s + 5 * ld);
+        FloatVector a6 = FloatVector.fromArray(S8, src, s + 6 * ld), a7 = FloatVector.fromArray(S8, src, s + 7 * ld);
+        // Rows i and i + g trade the upper g lanes of i's blocks for the lower g lanes of i + g's: g = 4, 2, 1.
+        FloatVector b0 = low(a0, a4, UP4, HIGH4), b4 = high(a0, a4, DOWN4, HIGH4);
+        FloatVector b1 = low(a1, a5, UP4, HIGH4), b5 = high(a1, a5, DOWN4, HIGH4);
+        FloatVector b2 = low(a2, a6, UP4, HIGH4), b6 = high(a2, a6, DOWN4, HIGH4);
+        FloatVector b3 = low(a3, a7, UP4, HIGH4), b7 = high(a3, a7, DOWN4, HIGH4);
+        FloatVector c0 = low(b0, b2, UP2, HIGH2), c2 = high(b0, b2, DOWN2, HIGH2);
+        FloatVector c1 = low(b1, b3, UP2, HIGH2), c3 = high(b1, b3, DOWN2, HIGH2);
+        FloatVector c4 = low(b4, b6, UP2, HIGH2), c6 = high(b4, b6, DOWN2, HIGH2);
+        FloatVector c5 = low(b5, b7, UP2, HIGH2), c7 = high(b5, b7, DOWN2, HIGH2);
+        low(c0, c1, UP1, HIGH1).intoArray(dst, d);
+        high(c0, c1, DOWN1, HIGH1).intoArray(dst, d + dld);
+        low(c2, c3, UP1, HIGH1).intoArray(dst, d + 2 * dld);
+        high(c2, c3, DOWN1, HIGH1).intoArray(dst, d + 3 * dld);
+        low(c4, c5, UP1, HIGH1).intoArray(dst, d + 4 * dld);
+        high(c4, c5, DOWN1, HIGH1).intoArray(dst, d + 5 * dld);
+        low(c6, c7, UP1, HIGH1).intoArray(dst, d + 6 * dld);
+        high(c6, c7, DOWN1, HIGH1).intoArray(dst, d + 7 * dld);
     }
 
-    // Lane t of the result from the t-th argument (a small method that C2 inlines, so no vector is boxed).
-    private static FloatVector collect(FloatVector v0, FloatVector v1, FloatVector v2, FloatVector v3,
-                                       FloatVector v4, FloatVector v5, FloatVector v6, FloatVector v7) {
-        return v0.blend(v1, LANE1).blend(v2, LANE2).blend(v3, LANE3).blend(v4, LANE4)
-                .blend(v5, LANE5).blend(v6, LANE6).blend(v7, LANE7);
+    // x's lower lanes of each block, with y's lower lanes moved up into the upper ones (small: C2 inlines it, so
+    // no vector is boxed).
+    private static FloatVector low(FloatVector x, FloatVector y, VectorShuffle<Float> up, VectorMask<Float> high) {
+        return x.blend(y.rearrange(up), high);
+    }
+
+    // x's upper lanes of each block moved down into the lower ones, with y's upper lanes.
+    private static FloatVector high(FloatVector x, FloatVector y, VectorShuffle<Float> down, VectorMask<Float> high) {
+        return x.rearrange(down).blend(y, high);
     }
 }
