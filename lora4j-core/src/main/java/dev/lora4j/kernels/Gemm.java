@@ -42,11 +42,13 @@ public final class Gemm {
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
     /** K steps per micro-kernel iteration: packed blocks are padded with zero steps to a multiple of this. */
     private static final int STEPS = 4;
-    // K block depth, also the row stride of packed A. 768 cuts the K of MiniLM and GPT-2 (384, 768, 1536, 3072)
+    // K block depth, also the row stride of packed A. 1536 cuts the K of MiniLM and GPT-2 (384, 768, 1536, 3072)
     // into whole blocks, and each block beyond the first reads C back from L3 or memory: one block instead of two
     // at K = 768 was 6-25% faster than KC = 384 (whose 24 KB B panel stays in L1, where 768's 48 KB streams from
-    // L2 without cost) and 4-8% at K = 1536 and 3072; 256 was slower still; K ≤ 384 is unchanged.
-    static final int KC = Math.max(STEPS, Integer.getInteger("lora4j.gemm.kc", 768) & -STEPS);
+    // L2 without cost) and 4-8% at K = 1536 and 3072; 256 was slower still. 1536 against 768, in-process:
+    // 512×768×3072 1.00-1.04× in all three forms, with B packed once (training's form) 1.01-1.02×, MiniLM's
+    // 2048×384×1536 1.01-1.03×, GPT-2's LM head backward (K = 50257) 1.04×; 3072 was no better (0.97-1.03×).
+    static final int KC = Math.max(STEPS, Integer.getInteger("lora4j.gemm.kc", 1536) & -STEPS);
     private static final int MC = Math.max(1, Integer.getInteger("lora4j.gemm.mc", 96) / MR) * MR;   // whole tiles
     // A split by columns takes rows of A in blocks of up to this many floats (2 MB: all of GPT-2's 512 rows), so
     // that each B panel is read from memory once per block rather than once per MC rows.
@@ -377,7 +379,7 @@ public final class Gemm {
             int kBlocks = ceilDiv(K, KC), mUnits = ceilDiv(M, MR);
             // Packed A holds at most A_SLOTS K blocks, reused in turn: GPT-2's LM head backward (K = 50257,
             // 66 blocks) would otherwise pack all 103 MB of dlogits into a buffer as large, written out to memory
-            // and kept for the life of the thread, where a few 1.5 MB blocks stay in cache.
+            // and kept for the life of the thread, where a few 3 MB blocks stay in cache.
             int slots = Math.min(kBlocks, A_SLOTS);
             float[] ap = shared.a(mPad * KC * slots);
             // Items K block by K block: the block's A in groups of rows, so that both threads pack it, then its
@@ -442,9 +444,9 @@ public final class Gemm {
                 // The shared B lives in the calling thread's buffers; tasks only ever touch their own a, packed
                 // two MC blocks at a time so that it is still in L2 when the kernel reads it (packing the task's
                 // rows at once left them to be evicted by B streaming past: 0-6% slower at MiniLM's shapes), or
-                // one when K spans several blocks, where two are larger than L2 (2048×384×1536 NN 1.00-1.08×,
+                // one when K is deeper than 768, where two are larger than L2 (2048×384×1536 NN 1.00-1.08×,
                 // NT 1.02-1.03× in-process).
-                int chunk = K > KC ? MC : 2 * MC;
+                int chunk = K > 768 ? MC : 2 * MC;
                 for (int c0 = m0; c0 < m1; c0 += chunk) {
                     int c1 = Math.min(m1, c0 + chunk);
                     int mPad = ceilDiv(c1 - c0, MR) * MR;
