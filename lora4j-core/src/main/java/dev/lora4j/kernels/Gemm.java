@@ -24,8 +24,8 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
  * <p>The structure is GotoBLAS's: B is packed into column panels of {@link #NR} floats (KC rows deep) that stream
  * from L2, A into row-major blocks KC wide, and a register-blocked micro-kernel keeps a 6×(2 vectors) tile of
  * C in twelve accumulators, doing 2 loads and 6 broadcasts per 12 FMAs. Packed A keeps op(A)'s rows as rows, a
- * constant KC apart, so that packing a plain activation matrix is a row copy, while the kernel still addresses
- * its six rows with constant offsets. Work is split over {@link Parallel} by columns of C, each task packing its
+ * constant stride apart, so that packing a plain activation matrix is a row copy, while the kernel still
+ * addresses its six rows with constant offsets. Work is split over {@link Parallel} by columns of C, each task packing its
  * own B panels against a shared packed A, or by rows when C is tall and narrow, each task packing its own A
  * against a B that all threads pack together first. Either operand may be stored as bf16 or f16: packing widens
  * it to float32, so a frozen half-precision weight costs half the memory and no extra pass.
@@ -49,6 +49,11 @@ public final class Gemm {
     // 512×768×3072 1.00-1.04× in all three forms, with B packed once (training's form) 1.01-1.02×, MiniLM's
     // 2048×384×1536 1.01-1.03×, GPT-2's LM head backward (K = 50257) 1.04×; 3072 was no better (0.97-1.03×).
     static final int KC = Math.max(STEPS, Integer.getInteger("lora4j.gemm.kc", 1536) & -STEPS);
+    // The row stride of packed A: a K block and one more cache line, so that rows fall into different L1 sets.
+    // At KC floats apart (6 KB) every row fell into one of two of L1's 64 sets, and the transposing packing,
+    // which writes a line of many rows in turn before their next lines, lost them to conflicts: TN 1.01-1.03×
+    // in-process, NN and NT 1.01-1.02×.
+    static final int A_LD = KC + 16;
     private static final int MC = Math.max(1, Integer.getInteger("lora4j.gemm.mc", 96) / MR) * MR;   // whole tiles
     // A split by columns takes rows of A in blocks of up to this many floats (2 MB: all of GPT-2's 512 rows), so
     // that each B panel is read from memory once per block rather than once per MC rows.
@@ -381,7 +386,7 @@ public final class Gemm {
             // 66 blocks) would otherwise pack all 103 MB of dlogits into a buffer as large, written out to memory
             // and kept for the life of the thread, where a few 3 MB blocks stay in cache.
             int slots = Math.min(kBlocks, A_SLOTS);
-            float[] ap = shared.a(mPad * KC * slots);
+            float[] ap = shared.a(mPad * A_LD * slots);
             // Items K block by K block: the block's A in groups of rows, so that both threads pack it, then its
             // product for each range of columns. Both threads so read one block of A while it is in L2 or L3,
             // rather than each task streaming all of A on its own (512×768×3072 1.02-1.11× in-process), and no
@@ -393,7 +398,7 @@ public final class Gemm {
             Parallel.forEach(kBlocks * perBlock, item -> {
                 int block = item / perBlock, j = item % perBlock;
                 int k0 = block * KC, k1 = Math.min(K, k0 + KC);
-                int slot = block % slots * KC * mPad;
+                int slot = block % slots * A_LD * mPad;
                 if (j < rowGroups) {
                     try {
                         if (block >= slots) {
@@ -479,7 +484,7 @@ public final class Gemm {
             for (int pc = 0; pc < K; pc += KC) {
                 int kc = depth(Math.min(KC, K - pc));
                 boolean fresh = overwrite && pc == 0;
-                int aBlock = aStart + pc * aPad;
+                int aBlock = aStart + pc / KC * A_LD * aPad;
                 long bBlock = (long) pc * bPad;
                 for (int jr = 0; jr < cols; jr += NR) {
                     int nr = Math.min(NR, cols - jr);
@@ -491,7 +496,7 @@ public final class Gemm {
                         // Only within this block of rows: the rows before it have had every K block already.
                         int first = fresh && nr == NR && icEnd - ir < MR && icEnd - ic >= MR ? icEnd - MR : ir;
                         int mr = Math.min(MR, rows - first);
-                        int aOff = aBlock + first * KC;
+                        int aOff = aBlock + first * A_LD;
                         int c = cOff + first * ldc + jr;
                         // One call site, so that C2 compiles (or inlines) the micro-kernel once, whatever the edges;
                         // one call for all the whole tiles down the panel.
@@ -536,7 +541,7 @@ public final class Gemm {
     /**
      * C tile (6 × NR) = start tile + A rows·Bpanel (α is folded into packed A), where the start tile is read from
      * {@code in} (C itself, or with inLd = 0 a zero tile or a bias row) and the result written to C. The six A rows start at
-     * aOff, KC apart; A and B are kc deep, kc a multiple of {@link #STEPS} (packing pads with zero steps).
+     * aOff, A_LD apart; A and B are kc deep, kc a multiple of {@link #STEPS} (packing pads with zero steps).
      * The accumulators start from C rather than zero: the loads are issued first and their cache misses overlap
      * the FMA loop, which is the prefetch Java cannot otherwise express. Twelve accumulators, two loads of B and
      * six broadcasts of A per step, the shape that fits AVX2's sixteen registers (4 × 3 vectors and 5 × 2 were
@@ -547,7 +552,7 @@ public final class Gemm {
      */
     private static void microKernel(float[] ap, int aOff, MemorySegment bp, long bOff, int kc,
                                     float[] in, int inOff, int inLd, float[] C, int cOff, int ldc, int tiles) {
-        for (int tile = 0; tile < tiles; tile++, aOff += MR * KC, inOff += MR * inLd, cOff += MR * ldc) {
+        for (int tile = 0; tile < tiles; tile++, aOff += MR * A_LD, inOff += MR * inLd, cOff += MR * ldc) {
             FloatVector c00 = FloatVector.fromArray(S, in, inOff), c01 = FloatVector.fromArray(S, in, inOff + L);
             FloatVector c10 = FloatVector.fromArray(S, in, inOff + inLd), c11 = FloatVector.fromArray(S, in, inOff + inLd + L);
             FloatVector c20 = FloatVector.fromArray(S, in, inOff + 2 * inLd), c21 = FloatVector.fromArray(S, in, inOff + 2 * inLd + L);
@@ -569,57 +574,57 @@ public final class Gemm {
                 b1 = FloatVector.fromMemorySegment(S, bp, b + L_BYTES, ORDER);
                 x = FloatVector.broadcast(S, ap[a]);
                 c00 = b0.fma(x, c00); c01 = b1.fma(x, c01);
-                x = FloatVector.broadcast(S, ap[a + 1 * KC]);
+                x = FloatVector.broadcast(S, ap[a + 1 * A_LD]);
                 c10 = b0.fma(x, c10); c11 = b1.fma(x, c11);
-                x = FloatVector.broadcast(S, ap[a + 2 * KC]);
+                x = FloatVector.broadcast(S, ap[a + 2 * A_LD]);
                 c20 = b0.fma(x, c20); c21 = b1.fma(x, c21);
-                x = FloatVector.broadcast(S, ap[a + 3 * KC]);
+                x = FloatVector.broadcast(S, ap[a + 3 * A_LD]);
                 c30 = b0.fma(x, c30); c31 = b1.fma(x, c31);
-                x = FloatVector.broadcast(S, ap[a + 4 * KC]);
+                x = FloatVector.broadcast(S, ap[a + 4 * A_LD]);
                 c40 = b0.fma(x, c40); c41 = b1.fma(x, c41);
-                x = FloatVector.broadcast(S, ap[a + 5 * KC]);
+                x = FloatVector.broadcast(S, ap[a + 5 * A_LD]);
                 c50 = b0.fma(x, c50); c51 = b1.fma(x, c51);
                 b0 = FloatVector.fromMemorySegment(S, bp, b + 1 * NR_BYTES, ORDER);
                 b1 = FloatVector.fromMemorySegment(S, bp, b + 1 * NR_BYTES + L_BYTES, ORDER);
                 x = FloatVector.broadcast(S, ap[a + 1]);
                 c00 = b0.fma(x, c00); c01 = b1.fma(x, c01);
-                x = FloatVector.broadcast(S, ap[a + 1 * KC + 1]);
+                x = FloatVector.broadcast(S, ap[a + 1 * A_LD + 1]);
                 c10 = b0.fma(x, c10); c11 = b1.fma(x, c11);
-                x = FloatVector.broadcast(S, ap[a + 2 * KC + 1]);
+                x = FloatVector.broadcast(S, ap[a + 2 * A_LD + 1]);
                 c20 = b0.fma(x, c20); c21 = b1.fma(x, c21);
-                x = FloatVector.broadcast(S, ap[a + 3 * KC + 1]);
+                x = FloatVector.broadcast(S, ap[a + 3 * A_LD + 1]);
                 c30 = b0.fma(x, c30); c31 = b1.fma(x, c31);
-                x = FloatVector.broadcast(S, ap[a + 4 * KC + 1]);
+                x = FloatVector.broadcast(S, ap[a + 4 * A_LD + 1]);
                 c40 = b0.fma(x, c40); c41 = b1.fma(x, c41);
-                x = FloatVector.broadcast(S, ap[a + 5 * KC + 1]);
+                x = FloatVector.broadcast(S, ap[a + 5 * A_LD + 1]);
                 c50 = b0.fma(x, c50); c51 = b1.fma(x, c51);
                 b0 = FloatVector.fromMemorySegment(S, bp, b + 2 * NR_BYTES, ORDER);
                 b1 = FloatVector.fromMemorySegment(S, bp, b + 2 * NR_BYTES + L_BYTES, ORDER);
                 x = FloatVector.broadcast(S, ap[a + 2]);
                 c00 = b0.fma(x, c00); c01 = b1.fma(x, c01);
-                x = FloatVector.broadcast(S, ap[a + 1 * KC + 2]);
+                x = FloatVector.broadcast(S, ap[a + 1 * A_LD + 2]);
                 c10 = b0.fma(x, c10); c11 = b1.fma(x, c11);
-                x = FloatVector.broadcast(S, ap[a + 2 * KC + 2]);
+                x = FloatVector.broadcast(S, ap[a + 2 * A_LD + 2]);
                 c20 = b0.fma(x, c20); c21 = b1.fma(x, c21);
-                x = FloatVector.broadcast(S, ap[a + 3 * KC + 2]);
+                x = FloatVector.broadcast(S, ap[a + 3 * A_LD + 2]);
                 c30 = b0.fma(x, c30); c31 = b1.fma(x, c31);
-                x = FloatVector.broadcast(S, ap[a + 4 * KC + 2]);
+                x = FloatVector.broadcast(S, ap[a + 4 * A_LD + 2]);
                 c40 = b0.fma(x, c40); c41 = b1.fma(x, c41);
-                x = FloatVector.broadcast(S, ap[a + 5 * KC + 2]);
+                x = FloatVector.broadcast(S, ap[a + 5 * A_LD + 2]);
                 c50 = b0.fma(x, c50); c51 = b1.fma(x, c51);
                 b0 = FloatVector.fromMemorySegment(S, bp, b + 3 * NR_BYTES, ORDER);
                 b1 = FloatVector.fromMemorySegment(S, bp, b + 3 * NR_BYTES + L_BYTES, ORDER);
                 x = FloatVector.broadcast(S, ap[a + 3]);
                 c00 = b0.fma(x, c00); c01 = b1.fma(x, c01);
-                x = FloatVector.broadcast(S, ap[a + 1 * KC + 3]);
+                x = FloatVector.broadcast(S, ap[a + 1 * A_LD + 3]);
                 c10 = b0.fma(x, c10); c11 = b1.fma(x, c11);
-                x = FloatVector.broadcast(S, ap[a + 2 * KC + 3]);
+                x = FloatVector.broadcast(S, ap[a + 2 * A_LD + 3]);
                 c20 = b0.fma(x, c20); c21 = b1.fma(x, c21);
-                x = FloatVector.broadcast(S, ap[a + 3 * KC + 3]);
+                x = FloatVector.broadcast(S, ap[a + 3 * A_LD + 3]);
                 c30 = b0.fma(x, c30); c31 = b1.fma(x, c31);
-                x = FloatVector.broadcast(S, ap[a + 4 * KC + 3]);
+                x = FloatVector.broadcast(S, ap[a + 4 * A_LD + 3]);
                 c40 = b0.fma(x, c40); c41 = b1.fma(x, c41);
-                x = FloatVector.broadcast(S, ap[a + 5 * KC + 3]);
+                x = FloatVector.broadcast(S, ap[a + 5 * A_LD + 3]);
                 c50 = b0.fma(x, c50); c51 = b1.fma(x, c51);
             }
             c00.intoArray(C, cOff);
@@ -647,14 +652,14 @@ public final class Gemm {
         float[] f32 = a.f32();
         for (int pc = k0; pc < k1; pc += KC) {
             int kc = Math.min(KC, k1 - pc);
-            int block = apBase + (pc - k0) * mPad;
+            int block = apBase + (pc - k0) / KC * A_LD * mPad;
             if (plain && f32 != null && alpha != 1f) {
                 for (int r = r0; r < r1; r++) {
-                    VectorOps.scaleInto(ap, block + r * KC, f32, a.offset() + (m0 + r) * a.ld() + pc, alpha, kc);
+                    VectorOps.scaleInto(ap, block + r * A_LD, f32, a.offset() + (m0 + r) * a.ld() + pc, alpha, kc);
                 }
             } else if (plain) {
                 for (int r = r0; r < r1; r++) {
-                    a.copyRun(a.offset() + (m0 + r) * a.ld() + pc, ap, block + r * KC, 1, kc);
+                    a.copyRun(a.offset() + (m0 + r) * a.ld() + pc, ap, block + r * A_LD, 1, kc);
                 }
             } else {
                 int src = a.offset() + pc * a.ld() + m0;
@@ -663,11 +668,11 @@ public final class Gemm {
                     packTransposedRows(ap, block, f32, src, a.ld(), r0, r1, kc);
                 } else {
                     for (; f32 != null && r + MR <= r1; r += MR) {
-                        packSixRuns(ap, block + r * KC, f32, src + r, a.ld(), kc);
+                        packSixRuns(ap, block + r * A_LD, f32, src + r, a.ld(), kc);
                     }
                     for (; r < r1; r++) {
                         for (int k = 0; k < kc; k++) {
-                            ap[block + r * KC + k] = a.get(m0 + r, pc + k);
+                            ap[block + r * A_LD + k] = a.get(m0 + r, pc + k);
                         }
                     }
                 }
@@ -676,20 +681,20 @@ public final class Gemm {
             int depth = depth(kc);
             for (int r = r0; r < (r1 == rows ? mPad : r1); r++) {
                 if (r >= rows || kc < depth) {
-                    java.util.Arrays.fill(ap, block + r * KC + (r < rows ? kc : 0), block + r * KC + depth, 0f);
+                    java.util.Arrays.fill(ap, block + r * A_LD + (r < rows ? kc : 0), block + r * A_LD + depth, 0f);
                 }
             }
             if (alpha != 1f && !(plain && f32 != null)) {
                 for (int r = r0; r < r1; r++) {
-                    VectorOps.scale(ap, block + r * KC, alpha, kc);
+                    VectorOps.scale(ap, block + r * A_LD, alpha, kc);
                 }
             }
         }
     }
 
-    /** Floats of packed A for rows padded to mPad and all of K: one mPad × KC row-major block per KC of K. */
+    /** Floats of packed A for rows padded to mPad and all of K: one mPad × A_LD row-major block per KC of K. */
     private static int packedASize(int mPad, int K) {
-        return mPad * KC * Math.max(1, ceilDiv(K, KC));
+        return mPad * A_LD * Math.max(1, ceilDiv(K, KC));
     }
 
     /** Packs op(B) columns [col, col + count) (count ≤ NR) for K rows [pc, pc + kc) into one panel at base. */
@@ -781,7 +786,7 @@ public final class Gemm {
     }
 
     // Rows [r0, r1) of a transposed A (row r of op(A) is column r of src, its K steps ld apart) into packed rows
-    // KC apart from base: 8 steps of 8 rows at a time transposed in registers, reading 8 stored rows along their
+    // A_LD apart from base: 8 steps of 8 rows at a time transposed in registers, reading 8 stored rows along their
     // length; what is left over (kc mod 8 steps, (r1 - r0) mod 8 rows) a value at a time. Against gathers down
     // the columns, which this replaced: TN 1.00-1.03× in-process.
     private static void packTransposedRows(float[] dst, int base, float[] src, int s0, int ld, int r0, int r1, int kc) {
@@ -790,12 +795,12 @@ public final class Gemm {
         for (; k + 8 <= kc; k += 8) {
             int s = s0 + k * ld;
             for (int r = r0; r < whole; r += 8) {
-                Transpose.block8(src, s + r, ld, dst, base + r * KC + k, KC);
+                Transpose.block8(src, s + r, ld, dst, base + r * A_LD + k, A_LD);
             }
         }
         for (int r = r0; r < r1; r++) {
             for (int j = r < whole ? k : 0; j < kc; j++) {
-                dst[base + r * KC + j] = src[s0 + j * ld + r];
+                dst[base + r * A_LD + j] = src[s0 + j * ld + r];
             }
         }
     }
@@ -807,11 +812,11 @@ public final class Gemm {
             int s = s0 + k * ld;
             int d = base + k;
             dst[d] = src[s];
-            dst[d + KC] = src[s + 1];
-            dst[d + 2 * KC] = src[s + 2];
-            dst[d + 3 * KC] = src[s + 3];
-            dst[d + 4 * KC] = src[s + 4];
-            dst[d + 5 * KC] = src[s + 5];
+            dst[d + A_LD] = src[s + 1];
+            dst[d + 2 * A_LD] = src[s + 2];
+            dst[d + 3 * A_LD] = src[s + 3];
+            dst[d + 4 * A_LD] = src[s + 4];
+            dst[d + 5 * A_LD] = src[s + 5];
         }
     }
 
