@@ -773,6 +773,14 @@ public final class Gemm {
     // the GPT-2 and MiniLM shapes).
     private static void packTransposedPanel(float[] dst, int base, float[] src, int s0, int ld, int kc) {
         int k = 0;
+        // Both halves of a source line (16 steps) per block of rows, one after the other: with rows 12 KB apart
+        // (K = 3072) all of a panel's rows fall into one L1 set, and the second half was read from L2 again.
+        for (; k + 16 <= kc; k += 16) {
+            for (int h = 0; h < NR; h += 8) {
+                Transpose.block8(src, s0 + h * ld + k, ld, dst, base + k * NR + h, NR);
+                Transpose.block8(src, s0 + h * ld + k + 8, ld, dst, base + (k + 8) * NR + h, NR);
+            }
+        }
         for (; k + 8 <= kc; k += 8) {
             for (int h = 0; h < NR; h += 8) {
                 Transpose.block8(src, s0 + h * ld + k, ld, dst, base + k * NR + h, NR);
