@@ -42,12 +42,12 @@ public final class Gemm {
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
     /** K steps per micro-kernel iteration: packed blocks are padded with zero steps to a multiple of this. */
     private static final int STEPS = 4;
-    // K block depth, also the row stride of packed A. 1536 cuts the K of MiniLM and GPT-2 (384, 768, 1536, 3072)
-    // into whole blocks, and each block beyond the first reads C back from L3 or memory: one block instead of two
-    // at K = 768 was 6-25% faster than KC = 384 (whose 24 KB B panel stays in L1, where 768's 48 KB streams from
-    // L2 without cost) and 4-8% at K = 1536 and 3072; 256 was slower still. 1536 against 768, in-process:
-    // 512×768×3072 1.00-1.04× in all three forms, with B packed once (training's form) 1.01-1.02×, MiniLM's
-    // 2048×384×1536 1.01-1.03×, GPT-2's LM head backward (K = 50257) 1.04×; 3072 was no better (0.97-1.03×).
+    // K block depth. 1536 cuts the K of MiniLM and GPT-2 (384, 768, 1536, 3072) into whole blocks, and each block
+    // beyond the first reads C back from L3 or memory: one block instead of two at K = 768 was 6-25% faster than
+    // KC = 384 (whose 24 KB B panel stays in L1, where 768's 48 KB streams from L2 without cost) and 4-8% at
+    // K = 1536 and 3072; 256 was slower still. 1536 against 768, in-process: K > 768 1.00-1.07× (512×768×3072
+    // in all three forms, MiniLM's 2048×384×1536, both with B packed once as in training too), GPT-2's LM head
+    // backward (K = 50257) 1.04×, K ≤ 768 0.98-1.04×; 3072 was no better (0.97-1.03×).
     static final int KC = Math.max(STEPS, Integer.getInteger("lora4j.gemm.kc", 1536) & -STEPS);
     // The row stride of packed A: a K block and one more cache line, so that rows fall into different L1 sets.
     // At KC floats apart (6 KB) every row fell into one of two of L1's 64 sets, and the transposing packing,
@@ -55,7 +55,7 @@ public final class Gemm {
     // in-process, NN and NT 1.01-1.02×.
     static final int A_LD = KC + 16;
     private static final int MC = Math.max(1, Integer.getInteger("lora4j.gemm.mc", 96) / MR) * MR;   // whole tiles
-    // A split by columns takes rows of A in blocks of up to this many floats (2 MB: all of GPT-2's 512 rows), so
+    // A split by columns takes rows of A in blocks of up to this many floats (2 MB: GPT-2's 512 rows at K = 768), so
     // that each B panel is read from memory once per block rather than once per MC rows.
     private static final long A_BLOCK_FLOATS = Long.getLong("lora4j.gemm.ablock", 512 * 1024);
     // K blocks of packed A that a split by columns keeps at once: a block's packing waits for the products of
