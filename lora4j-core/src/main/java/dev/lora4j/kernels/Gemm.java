@@ -25,9 +25,9 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
  * from L2, A into row-major blocks KC wide, and a register-blocked micro-kernel keeps a 6×(2 vectors) tile of
  * C in twelve accumulators, doing 2 loads and 6 broadcasts per 12 FMAs. Packed A keeps op(A)'s rows as rows, a
  * constant stride apart, so that packing a plain activation matrix is a row copy, while the kernel still
- * addresses its six rows with constant offsets. Work is split over {@link Parallel} by columns of C, each task packing its
- * own B panels against a shared packed A, or by rows when C is tall and narrow, each task packing its own A
- * against a B that all threads pack together first. Either operand may be stored as bf16 or f16: packing widens
+ * addresses its six rows with constant offsets. Work is split over {@link Parallel} by columns of C, each task
+ * packing its own B panels against a shared packed A, or by rows when C is tall and narrow, each task packing its
+ * own A against a B that all threads pack together first. Either operand may be stored as bf16 or f16: packing widens
  * it to float32, so a frozen half-precision weight costs half the memory and no extra pass.
  */
 public final class Gemm {
@@ -672,19 +672,12 @@ public final class Gemm {
                 for (int r = r0; r < r1; r++) {
                     a.copyRun(a.offset() + (m0 + r) * a.ld() + pc, ap, block + r * A_LD, 1, kc);
                 }
+            } else if (f32 != null && Transpose.AVAILABLE) {
+                packTransposedRows(ap, block, f32, a.offset() + pc * a.ld() + m0, a.ld(), r0, r1, kc);
             } else {
-                int src = a.offset() + pc * a.ld() + m0;
-                int r = r0;
-                if (f32 != null && Transpose.AVAILABLE) {
-                    packTransposedRows(ap, block, f32, src, a.ld(), r0, r1, kc);
-                } else {
-                    for (; f32 != null && r + MR <= r1; r += MR) {
-                        packSixRuns(ap, block + r * A_LD, f32, src + r, a.ld(), kc);
-                    }
-                    for (; r < r1; r++) {
-                        for (int k = 0; k < kc; k++) {
-                            ap[block + r * A_LD + k] = a.get(m0 + r, pc + k);
-                        }
+                for (int r = r0; r < r1; r++) {
+                    for (int k = 0; k < kc; k++) {
+                        ap[block + r * A_LD + k] = a.get(m0 + r, pc + k);
                     }
                 }
             }
@@ -821,21 +814,6 @@ public final class Gemm {
             for (int j = r < whole ? k : 0; j < kc; j++) {
                 dst[base + r * A_LD + j] = src[s0 + j * ld + r];
             }
-        }
-    }
-
-    // kc runs of MR floats, `ld` apart in src (a transposed A, as attention's attᵀ), into six rows of a packed
-    // A block: six plain copies per step, where a copyRun call per run of six cost more than the copies.
-    private static void packSixRuns(float[] dst, int base, float[] src, int s0, int ld, int kc) {
-        for (int k = 0; k < kc; k++) {
-            int s = s0 + k * ld;
-            int d = base + k;
-            dst[d] = src[s];
-            dst[d + A_LD] = src[s + 1];
-            dst[d + 2 * A_LD] = src[s + 2];
-            dst[d + 3 * A_LD] = src[s + 3];
-            dst[d + 4 * A_LD] = src[s + 4];
-            dst[d + 5 * A_LD] = src[s + 5];
         }
     }
 
