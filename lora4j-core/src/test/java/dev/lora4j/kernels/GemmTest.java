@@ -38,6 +38,42 @@ class GemmTest {
         assertEquals(516, Gemm.rowBlock(516, 768), "GPT-2's 512 rows are one block");
     }
 
+    @ParameterizedTest(name = "{0} K blocks, {1} packing groups, {2} tasks")
+    @CsvSource({"1, 4, 8", "2, 4, 8", "7, 4, 8", "3, 1, 1", "5, 4, 3", "66, 4, 64"})
+    void scheduleTakesEveryItemOnceAndPacksABlockBeforeItsProducts(int kBlocks, int groups, int tasks) {
+        int per = groups + tasks;
+        int[] order = Gemm.schedule(kBlocks, groups, tasks);
+        assertEquals(kBlocks * per, order.length);
+        int[] position = new int[order.length];
+        java.util.Arrays.fill(position, -1);
+        for (int i = 0; i < order.length; i++) {
+            assertEquals(-1, position[order[i]], "item " + order[i] + " taken twice");
+            position[order[i]] = i;
+        }
+        for (int b = 0; b < kBlocks; b++) {
+            int lastPack = 0, firstProduct = Integer.MAX_VALUE;
+            for (int g = 0; g < groups; g++) {
+                lastPack = Math.max(lastPack, position[b * per + g]);
+            }
+            for (int t = 0; t < tasks; t++) {
+                firstProduct = Math.min(firstProduct, position[b * per + groups + t]);
+                if (b > 0) {   // a range's blocks in order: each adds into C after the one before
+                    assertTrue(position[(b - 1) * per + groups + t] < position[b * per + groups + t]);
+                }
+            }
+            assertTrue(lastPack < firstProduct, "block " + b + " is packed before its products");
+            if (b + 1 < kBlocks) {   // the next block's packing comes during this block's products, not after
+                assertTrue(position[(b + 1) * per + groups - 1] < position[b * per + per - 1] || tasks < 2,
+                        "block " + (b + 1) + " packed among block " + b + "'s products");
+                for (int t = 0; t < tasks && b > 0; t++) {   // and never before the products of the block before,
+                    for (int g = 0; g < groups; g++) {        // whose packed A it may overwrite (two slots)
+                        assertTrue(position[(b - 1) * per + groups + t] < position[(b + 1) * per + g]);
+                    }
+                }
+            }
+        }
+    }
+
     @ParameterizedTest(name = "{0}{1} M={2} N={3} K={4} alpha={5} beta={6}")
     @CsvSource({
             "false, false, 1, 1, 1, 1, 0",
