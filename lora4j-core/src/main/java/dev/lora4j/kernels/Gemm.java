@@ -383,18 +383,18 @@ public final class Gemm {
             int mPad = ceilDiv(M, MR) * MR;
             int kBlocks = ceilDiv(K, KC), mUnits = ceilDiv(M, MR);
             // Packed A holds at most A_SLOTS K blocks, reused in turn: GPT-2's LM head backward (K = 50257,
-            // 66 blocks) would otherwise pack all 103 MB of dlogits into a buffer as large, written out to memory
+            // 33 blocks) would otherwise pack all 103 MB of dlogits into a buffer as large, written out to memory
             // and kept for the life of the thread, where a few 3 MB blocks stay in cache.
             int slots = Math.min(kBlocks, A_SLOTS);
             float[] ap = shared.a(mPad * A_LD * slots);
-            // Items K block by K block: the block's A in groups of rows, so that both threads pack it, then its
-            // product for each range of columns. Both threads so read one block of A while it is in L2 or L3,
-            // rather than each task streaming all of A on its own (512×768×3072 1.02-1.11× in-process), and no
-            // barrier separates packing from products. The next block's packing is spread among this block's
-            // products (see schedule), so that a thread stalled on memory packing A runs beside one multiplying:
-            // K > KC 1.01-1.04× in-process (512×768×3072 in all three forms, GPT-2's LM head backward). An item
-            // waits (rarely: other items were taken in between) for the packing of its block and for its range's
-            // previous block, which adds into the same C.
+            // Items K block by K block: the block's A in groups (of rows, or of K steps when transposed), so that
+            // both threads pack it, and its product for each range of columns. Both threads so read one block of A
+            // while it is in L2 or L3, rather than each task streaming all of A on its own (512×768×3072
+            // 1.02-1.11× in-process), and no barrier separates packing from products. The next block's packing is
+            // spread among this block's products (see schedule), so that a thread stalled on memory packing A runs
+            // beside one multiplying: K > KC 1.01-1.04× in-process (512×768×3072 in all three forms, GPT-2's LM
+            // head backward, B packed once or not). An item waits (rarely: other items were taken in between) for
+            // the packing of its block and for its range's previous block, which adds into the same C.
             int rowGroups = tasks > 1 ? Math.min(mUnits, 2 * threads) : 1, perBlock = rowGroups + tasks;
             AtomicIntegerArray groupsPacked = new AtomicIntegerArray(kBlocks), blocksDone = new AtomicIntegerArray(tasks);
             int mc = rowBlock(mPad, K);
