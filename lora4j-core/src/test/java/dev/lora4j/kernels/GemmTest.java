@@ -38,6 +38,24 @@ class GemmTest {
         assertEquals(516, Gemm.rowBlock(516, 768), "GPT-2's 512 rows are one block");
     }
 
+    @ParameterizedTest(name = "N={0}, {1} tasks on {2} threads")
+    @CsvSource({"2304, 8, 2, 10", "768, 8, 2, 8", "50257, 73, 2, 75", "100, 1, 1, 1", "3000, 8, 4, 12"})
+    void columnRangesCoverNInWholePanelsWithHalfWidthRangesLast(int N, int tasks, int threads, int expectedRanges) {
+        int units = (N + Gemm.NR - 1) / Gemm.NR;
+        int[] starts = Gemm.columnRanges(units, tasks, threads, N);
+        assertEquals(expectedRanges + 1, starts.length);
+        assertEquals(0, starts[0]);
+        assertEquals(N, starts[starts.length - 1]);
+        for (int p = 0; p + 1 < starts.length; p++) {
+            assertTrue(starts[p] < starts[p + 1], "range " + p + " is not empty");
+            assertEquals(0, starts[p] % Gemm.NR, "range " + p + " starts on a panel");
+        }
+        if (expectedRanges > tasks) {   // the last 2·threads ranges half the width of the first
+            int first = starts[1] - starts[0], last = starts[expectedRanges] - starts[expectedRanges - 1];
+            assertTrue(Math.abs(2 * last - first) <= 2 * Gemm.NR, "first " + first + " columns, last " + last);
+        }
+    }
+
     @ParameterizedTest(name = "{0} K blocks, {1} packing groups, {2} tasks")
     @CsvSource({"1, 4, 8", "2, 4, 8", "7, 4, 8", "3, 1, 1", "5, 4, 3", "66, 4, 64"})
     void scheduleTakesEveryItemOnceAndPacksABlockBeforeItsProducts(int kBlocks, int groups, int tasks) {
@@ -86,6 +104,8 @@ class GemmTest {
             "true, true, 33, 47, 129, -1, 0.5",
             "false, true, 64, 64, 32, 0.17677669, 0",   // attention's q·kᵀ·scale for one 32-wide head
             "false, false, 400, 16, 20, 1, 0.5",    // split by rows, one task: A packed in three chunks of rows
+            "false, false, 40, 1603, 300, 1, 0.5",  // split by columns with the last ranges half as wide
+            "true, true, 40, 1603, 300, 1, 0",
             "false, false, 7, 32, 9, 1, 0",         // the last tile recomputes five rows of the first, β = 0
             "true, false, 300, 8, 517, 1.5, 0.5",   // a gradient with r = 8 columns: computed as Cᵀ = Bᵀ·A
             "true, false, 150, 5, 64, 1, 0",        // the same with columns that are not a whole vector
