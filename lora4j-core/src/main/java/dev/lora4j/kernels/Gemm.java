@@ -65,7 +65,8 @@ public final class Gemm {
     private static final long PARALLEL_THRESHOLD = 1L << 18;
     private static final int TOUCH_AHEAD = 16;
     private static final int TASKS_PER_THREAD = Integer.getInteger("lora4j.gemm.tasksPerThread", 4);
-    private static final int MIN_HALF_RANGE = 6;   // panels (96 columns): the narrowest range columnRanges makes
+    private static final int MIN_HALF_RANGE = 6;   // panels (96 columns): the narrowest range that pieces makes
+    private static final int MIN_HALF_TILES = 8;   // tiles of rows (48): the fewest in a half that pieces cuts
     private static final int ROW_TASKS_PER_THREAD = Integer.getInteger("lora4j.gemm.rowTasksPerThread", 8);
     // At most this many multiply-adds per task: a product as large as GPT-2's LM head forward (20 G, one K block)
     // in only four tasks per thread can leave one thread idle for up to a task's length at its end, when the VM
@@ -385,27 +386,27 @@ public final class Gemm {
         int nPad = ceilDiv(N, NR) * NR;
         Buffers shared = BUFFERS.get();
         if (splitColumns) {
-            int[] starts = columnRanges(units, tasks, threads, N);
-            int ranges = starts.length - 1;
             int mPad = ceilDiv(M, MR) * MR;
             int kBlocks = ceilDiv(K, KC), mUnits = ceilDiv(M, MR);
+            int[] pieces = pieces(units, tasks, threads, mUnits, N, M);
+            int parts = pieces.length / 4;
             // Packed A holds at most A_SLOTS K blocks, reused in turn: GPT-2's LM head backward (K = 50257,
             // 33 blocks) would otherwise pack all 103 MB of dlogits into a buffer as large, written out to memory
             // and kept for the life of the thread, where a few 3 MB blocks stay in cache.
             int slots = Math.min(kBlocks, A_SLOTS);
             float[] ap = shared.a(mPad * A_LD * slots);
-            // Items K block by K block: the block's A in groups (of rows, or of K steps when transposed), so that
-            // both threads pack it, and its product for each range of columns. Both threads so read one block of A
-            // while it is in L2 or L3, rather than each task streaming all of A on its own (512×768×3072
-            // 1.02-1.11× in-process), and no barrier separates packing from products. The next block's packing is
-            // spread among this block's products (see schedule), so that a thread stalled on memory packing A runs
-            // beside one multiplying: K > KC 1.01-1.04× in-process (512×768×3072 in all three forms, GPT-2's LM
-            // head backward, B packed once or not). An item waits (rarely: other items were taken in between) for
-            // the packing of its block and for its range's previous block, which adds into the same C.
-            int rowGroups = ranges > 1 ? Math.min(mUnits, 2 * threads) : 1, perBlock = rowGroups + ranges;
-            AtomicIntegerArray groupsPacked = new AtomicIntegerArray(kBlocks), blocksDone = new AtomicIntegerArray(ranges);
+            // Items K block by K block: the block's A in groups (of rows, or of K steps when transposed), so that both
+            // threads pack it, and its product for each piece of C (see pieces). Both threads so read one block of A
+            // while it is in L2 or L3, rather than each task streaming all of A on its own (512×768×3072 1.02-1.11×
+            // in-process), and no barrier separates packing from products. The next block's packing is spread among
+            // this block's products (see schedule), so that a thread stalled on memory packing A runs beside one
+            // multiplying: K > KC 1.01-1.04× in-process (512×768×3072 in all three forms, GPT-2's LM head backward, B
+            // packed once or not). An item waits (rarely: other items were taken in between) for the packing of its
+            // block and for its piece's previous block, which adds into the same C.
+            int rowGroups = parts > 1 ? Math.min(mUnits, 2 * threads) : 1, perBlock = rowGroups + parts;
+            AtomicIntegerArray groupsPacked = new AtomicIntegerArray(kBlocks), blocksDone = new AtomicIntegerArray(parts);
             int mc = rowBlock(mPad, K);
-            int[] order = schedule(kBlocks, rowGroups, ranges);
+            int[] order = schedule(kBlocks, rowGroups, parts);
             Parallel.forEach(order.length, item -> {
                 int block = order[item] / perBlock, j = order[item] % perBlock;
                 int k0 = block * KC, k1 = Math.min(K, k0 + KC);
@@ -413,7 +414,7 @@ public final class Gemm {
                 if (j < rowGroups) {
                     try {
                         if (block >= slots) {
-                            for (int t = 0; t < ranges; t++) {   // the block that used this slot before is done with it
+                            for (int t = 0; t < parts; t++) {   // the block that used this slot before is done with it
                                 awaitCount(blocksDone, t, block - slots + 1);
                             }
                         }
@@ -435,10 +436,11 @@ public final class Gemm {
                     return;
                 }
                 int t = j - rowGroups;
-                int n0 = starts[t], n1 = starts[t + 1];
+                int n0 = pieces[4 * t], n1 = pieces[4 * t + 1], m0 = pieces[4 * t + 2], m1 = pieces[4 * t + 3];
+                int c0 = offC + m0 * ldc + n0;
                 try {
                     if (beta != 0f && block == 0) {
-                        scaleC(M, n1 - n0, beta, C, offC + n0, ldc);   // the micro-kernel adds into C
+                        scaleC(m1 - m0, n1 - n0, beta, C, c0, ldc);   // the micro-kernel adds into C
                     }
                     awaitCount(groupsPacked, block, rowGroups);
                     awaitCount(blocksDone, t, block);
@@ -446,14 +448,14 @@ public final class Gemm {
                     boolean overwrite = beta == 0f && block == 0;
                     if (frozen != null) {
                         MemorySegment bs = block == 0 ? frozen : frozen.asSlice((long) k0 * nPad * 4);
-                        multiply(ap, mPad, M, mc, bs, n0, nPad, n1 - n0, k1 - k0, slot, C, offC + n0, ldc,
+                        multiply(ap, mPad, m1 - m0, mc, bs, n0, nPad, n1 - n0, k1 - k0, slot + m0 * A_LD, C, c0, ldc,
                                 overwrite, rowInit, rowInitOff + n0, own.tile);
                     } else {
                         // B packed just before its product, so that the kernel reads it from L2: packed for all of
                         // K first, the early blocks went out to L3 before they were read (512×768×3072 1.02-1.06×).
                         MemorySegment bs = own.packB(b, n0, n1, k0, k1, false);
-                        multiply(ap, mPad, M, mc, bs, 0, ceilDiv(n1 - n0, NR) * NR, n1 - n0, k1 - k0, slot, C,
-                                offC + n0, ldc, overwrite, rowInit, rowInitOff + n0, own.tile);
+                        multiply(ap, mPad, m1 - m0, mc, bs, 0, ceilDiv(n1 - n0, NR) * NR, n1 - n0, k1 - k0,
+                                slot + m0 * A_LD, C, c0, ldc, overwrite, rowInit, rowInitOff + n0, own.tile);
                     }
                 } finally {
                     blocksDone.incrementAndGet(t);
@@ -939,21 +941,34 @@ public final class Gemm {
         return ceilDiv(ceilDiv(mPad, blocks), MR) * MR;
     }
 
-    // The column ranges of a split by columns into about `tasks` tasks, as their starts and then N. When the
-    // ranges are wide, the last 2·threads are half as wide as the others, so that the thread that finishes first
-    // waits at most half a range for the other: 512×2304×768 NN and TN 1.02-1.05× in-process. Halving ranges
-    // of GPT-2's 768 columns (48 columns, 8 ranges) gained nothing (0.99-1.01×): a narrow range reads short
-    // runs of B and all of A once more.
-    static int[] columnRanges(int units, int tasks, int threads, int N) {
-        int big = tasks - threads;
-        boolean guided = threads > 1 && big > 0 && units >= 2 * tasks * MIN_HALF_RANGE;
-        int parts = guided ? tasks + threads : tasks, weights = guided ? 2 * tasks : tasks;
-        int[] starts = new int[parts + 1];
-        for (int p = 0; p <= parts; p++) {
-            int w = !guided ? p : p <= big ? 2 * p : 2 * big + (p - big);
-            starts[p] = partStart(units, w, weights, NR, N);
+    // The pieces of C that a split by columns' items compute, four ints each (columns n0, n1, rows m0, m1): about
+    // `tasks` ranges of columns, made smaller at the end, so that the thread that finishes first waits for the
+    // other about half a range rather than a whole one (a gap of 5-9% of a call at GPT-2's shapes). Wide ranges
+    // end in 2·threads ranges half as wide (512×2304×768 1.03-1.055× in-process, and 1.005-1.03× against halving
+    // by rows); narrower ones in `threads` ranges cut in two by rows, each half packing the range's B for
+    // itself (512×768×768 1.01-1.07×, 512×768×3072 1.01×), where ranges half as wide gained nothing (0.99-1.01×):
+    // a narrow range reads short runs of B and all of A once more.
+    static int[] pieces(int units, int tasks, int threads, int mUnits, int N, int M) {
+        boolean parallel = threads > 1 && tasks >= 2 * threads;
+        boolean narrower = parallel && units >= 2 * tasks * MIN_HALF_RANGE;
+        int cut = parallel && !narrower && mUnits >= 2 * MIN_HALF_TILES ? threads : 0;
+        int ranges = narrower ? tasks + threads : tasks, weights = narrower ? 2 * tasks : tasks, big = tasks - threads;
+        int half = Math.min(M, ceilDiv(mUnits, 2) * MR);
+        int[] pieces = new int[4 * (ranges + cut)];
+        int p = 0;
+        for (int r = 0; r < ranges; r++) {
+            // In weights of half a range: the first `big` ranges two each, the rest one.
+            int w0 = narrower ? Math.min(2 * r, r + big) : r, w1 = narrower ? Math.min(2 * r + 2, r + 1 + big) : r + 1;
+            int n0 = partStart(units, w0, weights, NR, N), n1 = partStart(units, w1, weights, NR, N);
+            int[] rows = r >= ranges - cut ? new int[] {0, half, M} : new int[] {0, M};
+            for (int h = 0; h + 1 < rows.length; h++, p++) {
+                pieces[4 * p] = n0;
+                pieces[4 * p + 1] = n1;
+                pieces[4 * p + 2] = rows[h];
+                pieces[4 * p + 3] = rows[h + 1];
+            }
         }
-        return starts;
+        return pieces;
     }
 
     // Where part p of `parts` starts when `units` units of `unit` elements (the last one ending at limit) are

@@ -38,21 +38,36 @@ class GemmTest {
         assertEquals(516, Gemm.rowBlock(516, 768), "GPT-2's 512 rows are one block");
     }
 
-    @ParameterizedTest(name = "N={0}, {1} tasks on {2} threads")
-    @CsvSource({"2304, 8, 2, 10", "768, 8, 2, 8", "50257, 73, 2, 75", "100, 1, 1, 1", "3000, 8, 4, 12"})
-    void columnRangesCoverNInWholePanelsWithHalfWidthRangesLast(int N, int tasks, int threads, int expectedRanges) {
-        int units = (N + Gemm.NR - 1) / Gemm.NR;
-        int[] starts = Gemm.columnRanges(units, tasks, threads, N);
-        assertEquals(expectedRanges + 1, starts.length);
-        assertEquals(0, starts[0]);
-        assertEquals(N, starts[starts.length - 1]);
-        for (int p = 0; p + 1 < starts.length; p++) {
-            assertTrue(starts[p] < starts[p + 1], "range " + p + " is not empty");
-            assertEquals(0, starts[p] % Gemm.NR, "range " + p + " starts on a panel");
+    @ParameterizedTest(name = "{0}×{1}, {2} tasks on {3} threads")
+    @CsvSource({"512, 2304, 8, 2, 10, false", "512, 768, 8, 2, 10, true", "512, 50257, 73, 2, 75, false",
+            "40, 768, 8, 2, 8, false", "100, 100, 1, 1, 1, false", "700, 3000, 8, 4, 12, false"})
+    void piecesCoverCOnceAndEndSmaller(int M, int N, int tasks, int threads, int expectedPieces, boolean byRows) {
+        int units = (N + Gemm.NR - 1) / Gemm.NR, mUnits = (M + Gemm.MR - 1) / Gemm.MR;
+        int[] p = Gemm.pieces(units, tasks, threads, mUnits, N, M);
+        assertEquals(4 * expectedPieces, p.length);
+        int[][] covered = new int[mUnits][units];
+        for (int i = 0; i < expectedPieces; i++) {
+            int n0 = p[4 * i], n1 = p[4 * i + 1], m0 = p[4 * i + 2], m1 = p[4 * i + 3];
+            assertTrue(n0 < n1 && m0 < m1, "piece " + i + " is not empty");
+            assertEquals(0, n0 % Gemm.NR, "piece " + i + " starts on a panel");
+            assertEquals(0, m0 % Gemm.MR, "piece " + i + " starts on a tile");
+            assertTrue(n1 == N || n1 % Gemm.NR == 0, "piece " + i + " ends on a panel");
+            for (int m = m0 / Gemm.MR; m < (m1 + Gemm.MR - 1) / Gemm.MR; m++) {
+                for (int n = n0 / Gemm.NR; n < (n1 + Gemm.NR - 1) / Gemm.NR; n++) {
+                    covered[m][n]++;
+                }
+            }
         }
-        if (expectedRanges > tasks) {   // the last 2·threads ranges half the width of the first
-            int first = starts[1] - starts[0], last = starts[expectedRanges] - starts[expectedRanges - 1];
-            assertTrue(Math.abs(2 * last - first) <= 2 * Gemm.NR, "first " + first + " columns, last " + last);
+        for (int[] row : covered) {
+            for (int c : row) {
+                assertEquals(1, c, "every tile of C in exactly one piece");
+            }
+        }
+        if (expectedPieces > tasks) {   // the last pieces half the size of the first, cut by rows or by columns
+            int last = 4 * (expectedPieces - 1);
+            long first = (long) (p[1] - p[0]) * (p[3] - p[2]), end = (long) (p[last + 1] - p[last]) * (p[last + 3] - p[last + 2]);
+            assertTrue(Math.abs(2 * end - first) <= first / 4, "first " + first + " cells, last " + end);
+            assertEquals(byRows, p[last + 2] > 0, "the last piece is a half by rows");
         }
     }
 
@@ -106,6 +121,8 @@ class GemmTest {
             "false, false, 400, 16, 20, 1, 0.5",    // split by rows, one task: A packed in three chunks of rows
             "false, false, 40, 1603, 300, 1, 0.5",  // split by columns with the last ranges half as wide
             "true, true, 40, 1603, 300, 1, 0",
+            "false, false, 100, 300, 300, 1, 0.5",  // split by columns with the last ranges cut in two by rows,
+            "true, false, 99, 301, 1603, 1, 0",     // the lower half ending in an overlapping tile; two K blocks
             "false, false, 7, 32, 9, 1, 0",         // the last tile recomputes five rows of the first, β = 0
             "true, false, 300, 8, 517, 1.5, 0.5",   // a gradient with r = 8 columns: computed as Cᵀ = Bᵀ·A
             "true, false, 150, 5, 64, 1, 0",        // the same with columns that are not a whole vector
