@@ -463,8 +463,11 @@ public final class Gemm {
             });
         } else {
             MemorySegment bs = frozen != null ? frozen : shared.packB(b, 0, N, 0, K, threads > 1);
-            Parallel.forEach(tasks, t -> {
-                int m0 = partStart(units, t, tasks, MR, M), m1 = partStart(units, t + 1, tasks, MR, M);
+            // As pieces does by columns, the last 2·threads row ranges are half as tall as the others.
+            boolean halves = threads > 1 && tasks >= 2 * threads && units >= 2 * tasks * MIN_HALF_TILES;
+            Parallel.forEach(halves ? tasks + threads : tasks, t -> {
+                int m0 = halves ? taperedStart(units, t, tasks, threads, MR, M) : partStart(units, t, tasks, MR, M);
+                int m1 = halves ? taperedStart(units, t + 1, tasks, threads, MR, M) : partStart(units, t + 1, tasks, MR, M);
                 if (beta != 0f) {
                     scaleC(m1 - m0, N, beta, C, offC + m0 * ldc, ldc);
                 }
@@ -952,14 +955,13 @@ public final class Gemm {
         boolean parallel = threads > 1 && tasks >= 2 * threads;
         boolean narrower = parallel && units >= 2 * tasks * MIN_HALF_RANGE;
         int cut = parallel && !narrower && mUnits >= 2 * MIN_HALF_TILES ? threads : 0;
-        int ranges = narrower ? tasks + threads : tasks, weights = narrower ? 2 * tasks : tasks, big = tasks - threads;
+        int ranges = narrower ? tasks + threads : tasks;
         int half = Math.min(M, ceilDiv(mUnits, 2) * MR);
         int[] pieces = new int[4 * (ranges + cut)];
         int p = 0;
         for (int r = 0; r < ranges; r++) {
-            // In weights of half a range: the first `big` ranges two each, the rest one.
-            int w0 = narrower ? Math.min(2 * r, r + big) : r, w1 = narrower ? Math.min(2 * r + 2, r + 1 + big) : r + 1;
-            int n0 = partStart(units, w0, weights, NR, N), n1 = partStart(units, w1, weights, NR, N);
+            int n0 = narrower ? taperedStart(units, r, tasks, threads, NR, N) : partStart(units, r, tasks, NR, N);
+            int n1 = narrower ? taperedStart(units, r + 1, tasks, threads, NR, N) : partStart(units, r + 1, tasks, NR, N);
             int[] rows = r >= ranges - cut ? new int[] {0, half, M} : new int[] {0, M};
             for (int h = 0; h + 1 < rows.length; h++, p++) {
                 pieces[4 * p] = n0;
@@ -969,6 +971,12 @@ public final class Gemm {
             }
         }
         return pieces;
+    }
+
+    // Where part p starts when `units` units are shared out over tasks + threads parts, the first tasks - threads
+    // of them twice as large as the last 2·threads.
+    static int taperedStart(int units, int p, int tasks, int threads, int unit, int limit) {
+        return partStart(units, Math.min(2 * p, p + tasks - threads), 2 * tasks, unit, limit);
     }
 
     // Where part p of `parts` starts when `units` units of `unit` elements (the last one ending at limit) are

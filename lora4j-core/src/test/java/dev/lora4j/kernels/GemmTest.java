@@ -38,6 +38,21 @@ class GemmTest {
         assertEquals(516, Gemm.rowBlock(516, 768), "GPT-2's 512 rows are one block");
     }
 
+    @ParameterizedTest(name = "{0} units, {1} tasks on {2} threads")
+    @CsvSource({"342, 16, 2", "144, 8, 2", "1000, 12, 4"})
+    void taperedPartsCoverTheUnitsAndEndHalfAsLarge(int units, int tasks, int threads) {
+        int limit = units * Gemm.MR - 5;   // the last unit is short
+        int parts = tasks + threads;
+        assertEquals(0, Gemm.taperedStart(units, 0, tasks, threads, Gemm.MR, limit));
+        assertEquals(limit, Gemm.taperedStart(units, parts, tasks, threads, Gemm.MR, limit));
+        int first = Gemm.taperedStart(units, 1, tasks, threads, Gemm.MR, limit);
+        for (int p = 0; p < parts; p++) {
+            int size = Gemm.taperedStart(units, p + 1, tasks, threads, Gemm.MR, limit) - Gemm.taperedStart(units, p, tasks, threads, Gemm.MR, limit);
+            int expected = p < tasks - threads ? first : first / 2;
+            assertTrue(Math.abs(size - expected) <= Gemm.MR, "part " + p + ": " + size + " rows, expected about " + expected);
+        }
+    }
+
     @ParameterizedTest(name = "{0}×{1}, {2} tasks on {3} threads")
     @CsvSource({"512, 2304, 8, 2, 10, false", "512, 768, 8, 2, 10, true", "512, 50257, 73, 2, 75, false",
             "40, 768, 8, 2, 8, false", "100, 100, 1, 1, 1, false", "700, 3000, 8, 4, 12, false"})
@@ -121,6 +136,7 @@ class GemmTest {
             "false, false, 400, 16, 20, 1, 0.5",    // split by rows, one task: A packed in three chunks of rows
             "false, false, 40, 1603, 300, 1, 0.5",  // split by columns with the last ranges half as wide
             "true, true, 40, 1603, 300, 1, 0",
+            "false, true, 1603, 40, 64, 1, 0.5",    // split by rows with the last row ranges half as tall
             "false, false, 100, 300, 300, 1, 0.5",  // split by columns with the last ranges cut in two by rows,
             "true, false, 99, 301, 1603, 1, 0",     // the lower half ending in an overlapping tile; two K blocks
             "false, false, 7, 32, 9, 1, 0",         // the last tile recomputes five rows of the first, β = 0
