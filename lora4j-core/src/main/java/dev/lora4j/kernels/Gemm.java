@@ -4,6 +4,7 @@ import dev.lora4j.tensor.DType;
 import dev.lora4j.tensor.Storage;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 import java.lang.foreign.Arena;
@@ -22,16 +23,19 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
  * NN (dx = dout·W), NT (y = x·Wᵀ) and TN (dW = doutᵀ·x).
  *
  * <p>The structure is GotoBLAS's: B is packed into column panels of {@link #NR} floats (KC rows deep) that stream
- * from L2, A into row-major blocks KC wide, and a register-blocked micro-kernel keeps a 6×(2 vectors) tile of
- * C in twelve accumulators, doing 2 loads and 6 broadcasts per 12 FMAs. Packed A keeps op(A)'s rows as rows, a
- * constant stride apart, so that packing a plain activation matrix is a row copy, while the kernel still
- * addresses its six rows with constant offsets. Work is split over {@link Parallel} by columns of C, each task
- * packing its own B panels against a shared packed A, or by rows when C is tall and narrow, each task packing its
- * own A against a B that all threads pack together first. Either operand may be stored as bf16 or f16: packing widens
- * it to float32, so a frozen half-precision weight costs half the memory and no extra pass.
+ * from L2, A into tiles of {@link #MR} rows KC deep, and a register-blocked micro-kernel keeps a 6×(2 vectors) tile
+ * of C in twelve accumulators, doing 2 loads and 6 broadcasts per 12 FMAs. A tile of packed A holds its six values
+ * of each step side by side, so that the kernel reads A as one stream (1.04-1.09× against six rows a constant
+ * stride apart, on one core), a transposed A packs by copying runs of six, and a plain one by 8×8 transposes in
+ * registers; a product with at most NR columns and a plain A skips packing and runs as dot products along K.
+ * Work is split over {@link Parallel} by columns of C, each task packing its own B panels against a shared packed
+ * A, or by rows when C is tall and narrow, each task packing its own A against a B that all threads pack together
+ * first. Either operand may be stored as bf16 or f16: packing widens it to float32, so a frozen half-precision
+ * weight costs half the memory and no extra pass.
  */
 public final class Gemm {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> S8 = FloatVector.SPECIES_256;
     private static final int L = S.length();
     /** Rows of C per micro-kernel tile. */
     public static final int MR = 6;
@@ -49,11 +53,10 @@ public final class Gemm {
     // in all three forms, MiniLM's 2048×384×1536, both with B packed once as in training too), GPT-2's LM head
     // backward (K = 50257) 1.04×, K ≤ 768 0.98-1.04×; 3072 was no better (0.97-1.03×).
     static final int KC = Math.max(STEPS, Integer.getInteger("lora4j.gemm.kc", 1536) & -STEPS);
-    // The row stride of packed A: a K block and one more cache line, so that rows fall into different L1 sets.
-    // At KC floats apart (6 KB) every row fell into one of two of L1's 64 sets, and the transposing packing,
-    // which writes a line of many rows in turn before their next lines, lost them to conflicts: TN 1.01-1.03×
-    // in-process, NN and NT 1.01-1.02×.
-    static final int A_LD = KC + 16;
+    // Packed A is tile by tile, MR rows each, and within a tile step by step: the MR values of a step side by
+    // side, so that the micro-kernel reads one stream. Tiles are a cache line more than MR·depth floats apart, so
+    // that the packing, which writes a step of many tiles in turn, does not find them all in one L1 set.
+    private static final int A_TILE_PAD = 16;
     private static final int MC = Math.max(1, Integer.getInteger("lora4j.gemm.mc", 96) / MR) * MR;   // whole tiles
     // A split by columns takes rows of A in blocks of up to this many floats (2 MB: GPT-2's 512 rows at K = 768), so
     // that each B panel is read from memory once per block rather than once per MC rows.
@@ -138,12 +141,20 @@ public final class Gemm {
         final float[] tile = new float[MR * NR];
         float touched;                                 // the sum of packRowsInPlace's prefetching loads
         private float[] transposedC = new float[0];   // Cᵀ of a product computed transposed
+        private float[] transposedB = new float[0];   // op(B)ᵀ of a product with few columns
 
         float[] a(int n) {
             if (a.length < n) {
                 a = new float[n];
             }
             return a;
+        }
+
+        float[] transposedB(int n) {
+            if (transposedB.length < n) {
+                transposedB = new float[n];
+            }
+            return transposedB;
         }
 
         float[] transposedC(int n) {
@@ -347,8 +358,8 @@ public final class Gemm {
             return;
         }
         if (a.trans() && !b.trans() && N <= L && M >= 8 * NR) {
-            // A weight gradient with few columns (LoRA's dB = doutᵀ·g, N = r): computed as Cᵀ = α·Bᵀ·A, which
-            // packs the tall A with vector row copies instead of transposing all M·K of it element by element.
+            // A weight gradient with few columns (LoRA's dB = doutᵀ·g, N = r): computed as Cᵀ = α·Bᵀ·A, so that
+            // the tall A streams through as B's panels, packed by vector row copies, against a packed A of N rows.
             float[] ct = BUFFERS.get().transposedC(M * N);
             run(N, M, K, alpha, flipped(b), flipped(a), 0f, ct, 0, M, null, null, 0);
             for (int i = 0; i < M; i++) {
@@ -359,7 +370,84 @@ public final class Gemm {
             }
             return;
         }
+        if (!a.trans() && N <= NR && K >= 2 * L && a.f32() != null && b.f32() != null) {
+            narrow(M, N, K, alpha, a, b, beta, C, offC, ldc);
+            return;
+        }
         run(M, N, K, alpha, a, b, beta, C, offC, ldc, null, null, 0);
+    }
+
+    // C = α·A·op(B) + β·C for a plain float32 A and at most NR columns (LoRA's x·Aᵀ and dout·B, N = r), as dot
+    // products along K: the micro-kernel would first pack all M·K of A, step by step, to multiply each value
+    // with only N others, and that transposition cost more than the products (0.6× of a row-major packing).
+    private static void narrow(int M, int N, int K, float alpha, Operand a, Operand b, float beta, float[] C, int offC, int ldc) {
+        float[] bt = b.f32();
+        int btOff = b.offset(), ldbt = b.ld();
+        if (!b.trans()) {   // op(B)'s columns as rows, contiguous along K
+            bt = BUFFERS.get().transposedB(N * K);
+            for (int k = 0; k < K; k++) {
+                for (int n = 0; n < N; n++) {
+                    bt[n * K + k] = b.f32()[b.offset() + k * b.ld() + n];
+                }
+            }
+            btOff = 0;
+            ldbt = K;
+        }
+        float[] rowsOfB = bt;
+        int rowsOff = btOff, rowsLd = ldbt;
+        long work = (long) M * N * K;
+        int tasks = work < PARALLEL_THRESHOLD ? 1 : Math.min(M, Parallel.threads() * ROW_TASKS_PER_THREAD);
+        Parallel.forEach(tasks, t -> {
+            int m0 = (int) ((long) M * t / tasks), m1 = (int) ((long) M * (t + 1) / tasks);
+            dotRows(a.f32(), a.offset(), a.ld(), rowsOfB, rowsOff, rowsLd, m0, m1, N, K, alpha, beta, C, offC, ldc);
+        });
+    }
+
+    // Rows [m0, m1) of C = α·A·Btᵀ + β·C, Bt's N rows ldbt apart: four columns of C at a time, each a vector dot
+    // product of an A row (read once per four columns, from L1 after the first) with a row of Bt.
+    private static void dotRows(float[] A, int aOff, int lda, float[] bt, int btOff, int ldbt, int m0, int m1, int N,
+                                int K, float alpha, float beta, float[] C, int offC, int ldc) {
+        int kv = K / L * L;
+        for (int m = m0; m < m1; m++) {
+            int ar = aOff + m * lda;
+            for (int n = 0; n < N; n += 4) {
+                // Past N, the last row of Bt again: computed and dropped, so that the loop has no branches.
+                int b0 = btOff + n * ldbt, b1 = btOff + Math.min(n + 1, N - 1) * ldbt;
+                int b2 = btOff + Math.min(n + 2, N - 1) * ldbt, b3 = btOff + Math.min(n + 3, N - 1) * ldbt;
+                FloatVector s0 = FloatVector.zero(S), s1 = s0, s2 = s0, s3 = s0;
+                for (int k = 0; k < kv; k += L) {
+                    FloatVector x = FloatVector.fromArray(S, A, ar + k);
+                    s0 = x.fma(FloatVector.fromArray(S, bt, b0 + k), s0);
+                    s1 = x.fma(FloatVector.fromArray(S, bt, b1 + k), s1);
+                    s2 = x.fma(FloatVector.fromArray(S, bt, b2 + k), s2);
+                    s3 = x.fma(FloatVector.fromArray(S, bt, b3 + k), s3);
+                }
+                float d0 = s0.reduceLanes(VectorOperators.ADD), d1 = s1.reduceLanes(VectorOperators.ADD);
+                float d2 = s2.reduceLanes(VectorOperators.ADD), d3 = s3.reduceLanes(VectorOperators.ADD);
+                for (int k = kv; k < K; k++) {
+                    float x = A[ar + k];
+                    d0 += x * bt[b0 + k];
+                    d1 += x * bt[b1 + k];
+                    d2 += x * bt[b2 + k];
+                    d3 += x * bt[b3 + k];
+                }
+                int c = offC + m * ldc + n;
+                store(C, c, alpha * d0, beta);
+                if (n + 1 < N) {
+                    store(C, c + 1, alpha * d1, beta);
+                }
+                if (n + 2 < N) {
+                    store(C, c + 2, alpha * d2, beta);
+                }
+                if (n + 3 < N) {
+                    store(C, c + 3, alpha * d3, beta);
+                }
+            }
+        }
+    }
+
+    private static void store(float[] C, int c, float value, float beta) {
+        C[c] = beta == 0f ? value : value + beta * C[c];
     }
 
     // The same storage read as its transpose.
@@ -394,7 +482,7 @@ public final class Gemm {
             // 33 blocks) would otherwise pack all 103 MB of dlogits into a buffer as large, written out to memory
             // and kept for the life of the thread, where a few 3 MB blocks stay in cache.
             int slots = Math.min(kBlocks, A_SLOTS);
-            float[] ap = shared.a(mPad * A_LD * slots);
+            float[] ap = shared.a(aBlockFloats(mPad) * slots);
             // Items K block by K block: the block's A in groups (of rows, or of K steps when transposed), so that both
             // threads pack it, and its product for each piece of C (see pieces). Both threads so read one block of A
             // while it is in L2 or L3, rather than each task streaming all of A on its own (512×768×3072 1.02-1.11×
@@ -410,7 +498,7 @@ public final class Gemm {
             Parallel.forEach(order.length, item -> {
                 int block = order[item] / perBlock, j = order[item] % perBlock;
                 int k0 = block * KC, k1 = Math.min(K, k0 + KC);
-                int slot = block % slots * A_LD * mPad;
+                int slot = block % slots * aBlockFloats(mPad), tileStride = aTile(depth(k1 - k0));
                 if (j < rowGroups) {
                     try {
                         if (block >= slots) {
@@ -425,10 +513,10 @@ public final class Gemm {
                             int lines = ceilDiv(k1 - k0, 16);
                             int s0 = k0 + partStart(lines, j, rowGroups, 16, k1 - k0);
                             int s1 = k0 + partStart(lines, j + 1, rowGroups, 16, k1 - k0);
-                            packA(ap, slot + (s0 - k0), a, 0, M, 0, M, s0, s1, alpha);
+                            packABlock(ap, slot, a, 0, M, 0, M, k0, k1 - k0, s0, s1, alpha);
                         } else {
-                            packA(ap, slot, a, 0, M, partStart(mUnits, j, rowGroups, MR, M),
-                                    partStart(mUnits, j + 1, rowGroups, MR, M), k0, k1, alpha);
+                            packABlock(ap, slot, a, 0, M, partStart(mUnits, j, rowGroups, MR, M),
+                                    partStart(mUnits, j + 1, rowGroups, MR, M), k0, k1 - k0, k0, k1, alpha);
                         }
                     } finally {
                         groupsPacked.incrementAndGet(block);   // even when failing, so that no item waits forever
@@ -448,14 +536,14 @@ public final class Gemm {
                     boolean overwrite = beta == 0f && block == 0;
                     if (frozen != null) {
                         MemorySegment bs = block == 0 ? frozen : frozen.asSlice((long) k0 * nPad * 4);
-                        multiply(ap, mPad, m1 - m0, mc, bs, n0, nPad, n1 - n0, k1 - k0, slot + m0 * A_LD, C, c0, ldc,
+                        multiply(ap, mPad, m1 - m0, mc, bs, n0, nPad, n1 - n0, k1 - k0, slot + m0 / MR * tileStride, C, c0, ldc,
                                 overwrite, rowInit, rowInitOff + n0, own.tile);
                     } else {
                         // B packed just before its product, so that the kernel reads it from L2: packed for all of
                         // K first, the early blocks went out to L3 before they were read (512×768×3072 1.02-1.06×).
                         MemorySegment bs = own.packB(b, n0, n1, k0, k1, false);
                         multiply(ap, mPad, m1 - m0, mc, bs, 0, ceilDiv(n1 - n0, NR) * NR, n1 - n0, k1 - k0,
-                                slot + m0 * A_LD, C, c0, ldc, overwrite, rowInit, rowInitOff + n0, own.tile);
+                                slot + m0 / MR * tileStride, C, c0, ldc, overwrite, rowInit, rowInitOff + n0, own.tile);
                     }
                 } finally {
                     blocksDone.incrementAndGet(t);
@@ -510,28 +598,23 @@ public final class Gemm {
             for (int pc = 0; pc < K; pc += KC) {
                 int kc = depth(Math.min(KC, K - pc));
                 boolean fresh = overwrite && pc == 0;
-                int aBlock = aStart + pc / KC * A_LD * aPad;
+                int aBlock = aStart + pc / KC * aBlockFloats(aPad), tileStride = aTile(kc);
                 long bBlock = (long) pc * bPad;
                 for (int jr = 0; jr < cols; jr += NR) {
                     int nr = Math.min(NR, cols - jr);
                     long bOff = (bBlock + (long) (bCol0 + jr) * kc) * 4;
                     for (int ir = ic; ir < icEnd; ) {
-                        // The last rows of a first pass are the full tile that ends there, overlapping rows already
-                        // written: recomputed from the same start values they come out the same, and no FMAs are
-                        // spent on padding rows (T = 64 is ten tiles and four rows; GPT-2's 512 rows, 85 and two).
-                        // Only within this block of rows: the rows before it have had every K block already.
-                        int first = fresh && nr == NR && icEnd - ir < MR && icEnd - ic >= MR ? icEnd - MR : ir;
-                        int mr = Math.min(MR, rows - first);
-                        int aOff = aBlock + first * A_LD;
-                        int c = cOff + first * ldc + jr;
+                        int mr = Math.min(MR, rows - ir);
+                        int aOff = aBlock + ir / MR * tileStride;
+                        int c = cOff + ir * ldc + jr;
                         // One call site, so that C2 compiles (or inlines) the micro-kernel once, whatever the edges;
                         // one call for all the whole tiles down the panel.
                         boolean full = mr == MR && nr == NR;
-                        int tiles = full && first == ir ? (icEnd - ir) / MR : 1;
+                        int tiles = full ? (icEnd - ir) / MR : 1;
                         boolean fromRowInit = full && fresh && rowInit != null;
                         float[] from = full && !fresh ? C : fromRowInit ? rowInit : ZERO_TILE;
                         int fromOff = full && !fresh ? c : fromRowInit ? rowInitOff + jr : 0;
-                        microKernel(ap, aOff, bs, bOff, kc, from, fromOff, full && !fresh ? ldc : 0,
+                        microKernel(ap, aOff, tileStride, bs, bOff, kc, from, fromOff, full && !fresh ? ldc : 0,
                                 full ? C : tile, full ? c : 0, full ? ldc : NR, tiles);
                         if (!full) {
                             addEdgeTile(tile, mr, nr, C, c, ldc, fresh, rowInit, rowInitOff + jr);
@@ -566,8 +649,9 @@ public final class Gemm {
 
     /**
      * C tile (6 × NR) = start tile + A rows·Bpanel (α is folded into packed A), where the start tile is read from
-     * {@code in} (C itself, or with inLd = 0 a zero tile or a bias row) and the result written to C. The six A rows start at
-     * aOff, A_LD apart; A and B are kc deep, kc a multiple of {@link #STEPS} (packing pads with zero steps).
+     * {@code in} (C itself, or with inLd = 0 a zero tile or a bias row) and the result written to C. A's tile starts at
+     * aOff, its six values of each step side by side, and the next tile aTileStride on; A and B are kc deep, kc a
+     * multiple of {@link #STEPS} (packing pads with zero steps).
      * The accumulators start from C rather than zero: the loads are issued first and their cache misses overlap
      * the FMA loop, which is the prefetch Java cannot otherwise express. Twelve accumulators, two loads of B and
      * six broadcasts of A per step, the shape that fits AVX2's sixteen registers (4 × 3 vectors and 5 × 2 were
@@ -576,9 +660,9 @@ public final class Gemm {
      * alike), so that a panel's run of whole tiles pays for one call: MiniLM's training step, whose products
      * are 2048 rows deep and only 384 deep in K, 1.08× in-process; GPT-2's 1.03×.
      */
-    private static void microKernel(float[] ap, int aOff, MemorySegment bp, long bOff, int kc,
+    private static void microKernel(float[] ap, int aOff, int aTileStride, MemorySegment bp, long bOff, int kc,
                                     float[] in, int inOff, int inLd, float[] C, int cOff, int ldc, int tiles) {
-        for (int tile = 0; tile < tiles; tile++, aOff += MR * A_LD, inOff += MR * inLd, cOff += MR * ldc) {
+        for (int tile = 0; tile < tiles; tile++, aOff += aTileStride, inOff += MR * inLd, cOff += MR * ldc) {
             FloatVector c00 = FloatVector.fromArray(S, in, inOff), c01 = FloatVector.fromArray(S, in, inOff + L);
             FloatVector c10 = FloatVector.fromArray(S, in, inOff + inLd), c11 = FloatVector.fromArray(S, in, inOff + inLd + L);
             FloatVector c20 = FloatVector.fromArray(S, in, inOff + 2 * inLd), c21 = FloatVector.fromArray(S, in, inOff + 2 * inLd + L);
@@ -595,62 +679,62 @@ public final class Gemm {
             for (int g = 0; g < groups; g++) {
                 int k = g * STEPS;
                 long b = bOff + k * NR_BYTES;
-                int a = aOff + k;
+                int a = aOff + k * MR;
                 b0 = FloatVector.fromMemorySegment(S, bp, b, ORDER);
                 b1 = FloatVector.fromMemorySegment(S, bp, b + L_BYTES, ORDER);
                 x = FloatVector.broadcast(S, ap[a]);
                 c00 = b0.fma(x, c00); c01 = b1.fma(x, c01);
-                x = FloatVector.broadcast(S, ap[a + 1 * A_LD]);
+                x = FloatVector.broadcast(S, ap[a + 1]);
                 c10 = b0.fma(x, c10); c11 = b1.fma(x, c11);
-                x = FloatVector.broadcast(S, ap[a + 2 * A_LD]);
+                x = FloatVector.broadcast(S, ap[a + 2]);
                 c20 = b0.fma(x, c20); c21 = b1.fma(x, c21);
-                x = FloatVector.broadcast(S, ap[a + 3 * A_LD]);
+                x = FloatVector.broadcast(S, ap[a + 3]);
                 c30 = b0.fma(x, c30); c31 = b1.fma(x, c31);
-                x = FloatVector.broadcast(S, ap[a + 4 * A_LD]);
+                x = FloatVector.broadcast(S, ap[a + 4]);
                 c40 = b0.fma(x, c40); c41 = b1.fma(x, c41);
-                x = FloatVector.broadcast(S, ap[a + 5 * A_LD]);
+                x = FloatVector.broadcast(S, ap[a + 5]);
                 c50 = b0.fma(x, c50); c51 = b1.fma(x, c51);
                 b0 = FloatVector.fromMemorySegment(S, bp, b + 1 * NR_BYTES, ORDER);
                 b1 = FloatVector.fromMemorySegment(S, bp, b + 1 * NR_BYTES + L_BYTES, ORDER);
-                x = FloatVector.broadcast(S, ap[a + 1]);
+                x = FloatVector.broadcast(S, ap[a + 6]);
                 c00 = b0.fma(x, c00); c01 = b1.fma(x, c01);
-                x = FloatVector.broadcast(S, ap[a + 1 * A_LD + 1]);
+                x = FloatVector.broadcast(S, ap[a + 7]);
                 c10 = b0.fma(x, c10); c11 = b1.fma(x, c11);
-                x = FloatVector.broadcast(S, ap[a + 2 * A_LD + 1]);
+                x = FloatVector.broadcast(S, ap[a + 8]);
                 c20 = b0.fma(x, c20); c21 = b1.fma(x, c21);
-                x = FloatVector.broadcast(S, ap[a + 3 * A_LD + 1]);
+                x = FloatVector.broadcast(S, ap[a + 9]);
                 c30 = b0.fma(x, c30); c31 = b1.fma(x, c31);
-                x = FloatVector.broadcast(S, ap[a + 4 * A_LD + 1]);
+                x = FloatVector.broadcast(S, ap[a + 10]);
                 c40 = b0.fma(x, c40); c41 = b1.fma(x, c41);
-                x = FloatVector.broadcast(S, ap[a + 5 * A_LD + 1]);
+                x = FloatVector.broadcast(S, ap[a + 11]);
                 c50 = b0.fma(x, c50); c51 = b1.fma(x, c51);
                 b0 = FloatVector.fromMemorySegment(S, bp, b + 2 * NR_BYTES, ORDER);
                 b1 = FloatVector.fromMemorySegment(S, bp, b + 2 * NR_BYTES + L_BYTES, ORDER);
-                x = FloatVector.broadcast(S, ap[a + 2]);
+                x = FloatVector.broadcast(S, ap[a + 12]);
                 c00 = b0.fma(x, c00); c01 = b1.fma(x, c01);
-                x = FloatVector.broadcast(S, ap[a + 1 * A_LD + 2]);
+                x = FloatVector.broadcast(S, ap[a + 13]);
                 c10 = b0.fma(x, c10); c11 = b1.fma(x, c11);
-                x = FloatVector.broadcast(S, ap[a + 2 * A_LD + 2]);
+                x = FloatVector.broadcast(S, ap[a + 14]);
                 c20 = b0.fma(x, c20); c21 = b1.fma(x, c21);
-                x = FloatVector.broadcast(S, ap[a + 3 * A_LD + 2]);
+                x = FloatVector.broadcast(S, ap[a + 15]);
                 c30 = b0.fma(x, c30); c31 = b1.fma(x, c31);
-                x = FloatVector.broadcast(S, ap[a + 4 * A_LD + 2]);
+                x = FloatVector.broadcast(S, ap[a + 16]);
                 c40 = b0.fma(x, c40); c41 = b1.fma(x, c41);
-                x = FloatVector.broadcast(S, ap[a + 5 * A_LD + 2]);
+                x = FloatVector.broadcast(S, ap[a + 17]);
                 c50 = b0.fma(x, c50); c51 = b1.fma(x, c51);
                 b0 = FloatVector.fromMemorySegment(S, bp, b + 3 * NR_BYTES, ORDER);
                 b1 = FloatVector.fromMemorySegment(S, bp, b + 3 * NR_BYTES + L_BYTES, ORDER);
-                x = FloatVector.broadcast(S, ap[a + 3]);
+                x = FloatVector.broadcast(S, ap[a + 18]);
                 c00 = b0.fma(x, c00); c01 = b1.fma(x, c01);
-                x = FloatVector.broadcast(S, ap[a + 1 * A_LD + 3]);
+                x = FloatVector.broadcast(S, ap[a + 19]);
                 c10 = b0.fma(x, c10); c11 = b1.fma(x, c11);
-                x = FloatVector.broadcast(S, ap[a + 2 * A_LD + 3]);
+                x = FloatVector.broadcast(S, ap[a + 20]);
                 c20 = b0.fma(x, c20); c21 = b1.fma(x, c21);
-                x = FloatVector.broadcast(S, ap[a + 3 * A_LD + 3]);
+                x = FloatVector.broadcast(S, ap[a + 21]);
                 c30 = b0.fma(x, c30); c31 = b1.fma(x, c31);
-                x = FloatVector.broadcast(S, ap[a + 4 * A_LD + 3]);
+                x = FloatVector.broadcast(S, ap[a + 22]);
                 c40 = b0.fma(x, c40); c41 = b1.fma(x, c41);
-                x = FloatVector.broadcast(S, ap[a + 5 * A_LD + 3]);
+                x = FloatVector.broadcast(S, ap[a + 23]);
                 c50 = b0.fma(x, c50); c51 = b1.fma(x, c51);
             }
             c00.intoArray(C, cOff);
@@ -669,45 +753,84 @@ public final class Gemm {
     }
 
     /**
-     * Packs rows [m0 + r0, m0 + r1) of op(A), of a packed A that holds rows [m0, m1), for the K blocks in
-     * [k0, k1), block k0 at apBase, and folds α into them; or, with [k0, k1) inside one block, those steps, apBase
-     * pointing at the first. The group that ends at m1 also clears the padding rows.
+     * Packs rows [m0 + r0, m0 + r1) of op(A) (r0 a multiple of MR), of a packed A that holds rows [m0, m1), for the
+     * K blocks in [k0, k1), block k0 at apBase, and folds α into them.
      */
     private static void packA(float[] ap, int apBase, Operand a, int m0, int m1, int r0, int r1, int k0, int k1, float alpha) {
-        int rows = m1 - m0, mPad = ceilDiv(rows, MR) * MR;
-        boolean plain = !a.trans();   // each row of op(A) is a stored row, contiguous along K
-        float[] f32 = a.f32();
+        int mPad = ceilDiv(m1 - m0, MR) * MR;
         for (int pc = k0; pc < k1; pc += KC) {
             int kc = Math.min(KC, k1 - pc);
-            int block = apBase + (pc - k0) / KC * A_LD * mPad;
-            if (plain && f32 != null && alpha != 1f) {
-                for (int r = r0; r < r1; r++) {
-                    VectorOps.scaleInto(ap, block + r * A_LD, f32, a.offset() + (m0 + r) * a.ld() + pc, alpha, kc);
+            packABlock(ap, apBase + (pc - k0) / KC * aBlockFloats(mPad), a, m0, m1, r0, r1, pc, kc, pc, pc + kc, alpha);
+        }
+    }
+
+    /**
+     * Packs steps [s0, s1) of the K block [pc, pc + kc) of op(A), rows [m0 + r0, m0 + r1) (r0 a multiple of MR) of
+     * a packed A that holds rows [m0, m1), into the block at base, folding α into them. Rows past m1 in the last
+     * tile are zeros, and so are the steps from kc to the block's depth when s1 ends the block. Threads may pack
+     * different rows, or different steps, of one block at once.
+     */
+    private static void packABlock(float[] ap, int base, Operand a, int m0, int m1, int r0, int r1, int pc, int kc,
+                                   int s0, int s1, float alpha) {
+        int rows = m1 - m0, depth = depth(kc), stride = aTile(depth), t0 = r0 / MR, t1 = ceilDiv(r1, MR);
+        float[] f32 = a.f32();
+        // A vector store of 8 values at a step of a tile also writes 2 of the next step, which the next store
+        // overwrites; the last step's 2 land in a zero step or the tile's pad, written later or never read. So
+        // vector stores stop short of a step that another thread packs (s1 inside the block).
+        int lastStore = s1 == pc + kc ? s1 : s1 - 1;
+        if (f32 != null && !a.trans() && Transpose.AVAILABLE) {
+            // Each tile's rows are stored rows: 8 steps of 8 of them (the tile's six, and the next tile's first two,
+            // which its steps' stores overwrite) at a time transposed in registers, the rest a value at a time.
+            for (int t = t0; t < t1; t++) {
+                int tb = base + t * stride - pc * MR, row = a.offset() + (m0 + t * MR) * a.ld(), real = Math.min(MR, rows - t * MR);
+                int k = s0;
+                for (; t * MR + 8 <= rows && k + 8 <= lastStore; k += 8) {
+                    Transpose.block8(f32, row + k, a.ld(), ap, tb + k * MR, MR);
                 }
-            } else if (plain) {
-                for (int r = r0; r < r1; r++) {
-                    a.copyRun(a.offset() + (m0 + r) * a.ld() + pc, ap, block + r * A_LD, 1, kc);
+                for (; k < s1; k++) {
+                    for (int i = 0; i < MR; i++) {
+                        ap[tb + k * MR + i] = i < real ? f32[row + i * a.ld() + k] : 0f;
+                    }
                 }
-            } else if (f32 != null && Transpose.AVAILABLE) {
-                packTransposedRows(ap, block, f32, a.offset() + pc * a.ld() + m0, a.ld(), r0, r1, kc);
-            } else {
-                for (int r = r0; r < r1; r++) {
-                    for (int k = 0; k < kc; k++) {
-                        ap[block + r * A_LD + k] = a.get(m0 + r, pc + k);
+                if (alpha != 1f) {
+                    VectorOps.scale(ap, tb + s0 * MR, alpha, (s1 - s0) * MR);
+                }
+            }
+        } else if (f32 != null && Transpose.AVAILABLE) {
+            // A transposed A: a step of a tile is MR consecutive values of a stored row, copied as a vector of 8.
+            for (int k = s0; k < s1; k++) {
+                int src = a.offset() + k * a.ld() + m0, d = base + (k - pc) * MR;
+                int t = t0;
+                for (; t < t1 && t * MR + 8 <= rows && k < lastStore; t++) {
+                    FloatVector v = FloatVector.fromArray(S8, f32, src + t * MR);
+                    (alpha == 1f ? v : v.mul(alpha)).intoArray(ap, d + t * stride);
+                }
+                for (; t < t1; t++) {
+                    for (int i = 0; i < MR; i++) {
+                        ap[d + t * stride + i] = t * MR + i < rows ? alpha * f32[src + t * MR + i] : 0f;
                     }
                 }
             }
-            // The micro-kernel reads `depth` steps of MR rows: the steps past kc and the padding rows must be zeros.
-            int depth = depth(kc);
-            for (int r = r0; r < (r1 == rows ? mPad : r1); r++) {
-                if (r >= rows || kc < depth) {
-                    java.util.Arrays.fill(ap, block + r * A_LD + (r < rows ? kc : 0), block + r * A_LD + depth, 0f);
+        } else {
+            for (int t = t0; t < t1; t++) {
+                int tb = base + t * stride - pc * MR, real = Math.min(MR, rows - t * MR);
+                for (int k = s0; k < s1; k++) {
+                    if (a.trans()) {
+                        a.copyRun(a.offset() + k * a.ld() + m0 + t * MR, ap, tb + k * MR, 1, real);
+                    }
+                    java.util.Arrays.fill(ap, tb + k * MR + real, tb + k * MR + MR, 0f);
+                }
+                for (int i = 0; i < real && !a.trans(); i++) {
+                    a.copyRun(a.offset() + (m0 + t * MR + i) * a.ld() + s0, ap, tb + s0 * MR + i, MR, s1 - s0);
+                }
+                if (alpha != 1f) {
+                    VectorOps.scale(ap, tb + s0 * MR, alpha, (s1 - s0) * MR);
                 }
             }
-            if (alpha != 1f && !(plain && f32 != null)) {
-                for (int r = r0; r < r1; r++) {
-                    VectorOps.scale(ap, block + r * A_LD, alpha, kc);
-                }
+        }
+        if (s1 == pc + kc) {   // the micro-kernel reads `depth` steps: those past kc must be zeros
+            for (int t = t0; t < t1; t++) {
+                java.util.Arrays.fill(ap, base + t * stride + kc * MR, base + t * stride + depth * MR, 0f);
             }
         }
     }
@@ -736,9 +859,19 @@ public final class Gemm {
         return order;
     }
 
-    /** Floats of packed A for rows padded to mPad and all of K: one mPad × A_LD row-major block per KC of K. */
+    /** Floats of packed A for rows padded to mPad and all of K: one block of {@link #aBlockFloats} per KC of K. */
     private static int packedASize(int mPad, int K) {
-        return mPad * A_LD * Math.max(1, ceilDiv(K, KC));
+        return aBlockFloats(mPad) * Math.max(1, ceilDiv(K, KC));
+    }
+
+    /** Floats of one K block of packed A for mPad rows: mPad / MR tiles at the stride of a block KC deep. */
+    private static int aBlockFloats(int mPad) {
+        return mPad / MR * aTile(KC);
+    }
+
+    /** The distance between tiles of packed A in a K block `depth` steps deep. */
+    private static int aTile(int depth) {
+        return MR * depth + A_TILE_PAD;
     }
 
     /** Packs op(B) columns [col, col + count) (count ≤ NR) for K rows [pc, pc + kc) into one panel at base. */
@@ -833,26 +966,6 @@ public final class Gemm {
         for (; k < kc; k++) {
             for (int i = 0; i < NR; i++) {
                 dst[base + k * NR + i] = src[s0 + i * ld + k];
-            }
-        }
-    }
-
-    // Rows [r0, r1) of a transposed A (row r of op(A) is column r of src, its K steps ld apart) into packed rows
-    // A_LD apart from base: 8 steps of 8 rows at a time transposed in registers, reading 8 stored rows along their
-    // length; what is left over (kc mod 8 steps, (r1 - r0) mod 8 rows) a value at a time. Against gathers down
-    // the columns, which this replaced: TN 1.00-1.03× in-process.
-    private static void packTransposedRows(float[] dst, int base, float[] src, int s0, int ld, int r0, int r1, int kc) {
-        int whole = r0 + (r1 - r0) / 8 * 8;
-        int k = 0;
-        for (; k + 8 <= kc; k += 8) {
-            int s = s0 + k * ld;
-            for (int r = r0; r < whole; r += 8) {
-                Transpose.block8(src, s + r, ld, dst, base + r * A_LD + k, A_LD);
-            }
-        }
-        for (int r = r0; r < r1; r++) {
-            for (int j = r < whole ? k : 0; j < kc; j++) {
-                dst[base + r * A_LD + j] = src[s0 + j * ld + r];
             }
         }
     }

@@ -142,6 +142,9 @@ class GemmTest {
             "false, false, 7, 32, 9, 1, 0",         // the last tile recomputes five rows of the first, β = 0
             "true, false, 300, 8, 517, 1.5, 0.5",   // a gradient with r = 8 columns: computed as Cᵀ = Bᵀ·A
             "true, false, 150, 5, 64, 1, 0",        // the same with columns that are not a whole vector
+            "false, true, 300, 8, 517, 1.5, 0.5",   // few columns (LoRA's x·Aᵀ, N = r) as dot products along K,
+            "false, false, 150, 5, 64, 1, 0",       // with op(B) stored by rows, N not a multiple of four,
+            "false, true, 3000, 16, 40, 1, 0",      // and on several threads
             "false, false, 700, 61, 1603, 1, 0",    // split by rows on several threads: the shared B packed by all of
             "false, true, 650, 45, 1603, 1, 1",     // them, plain and transposed, an edge panel and two K blocks
             "false, false, 700, 703, 1603, 1, 0",   // split by columns with A in blocks of rows (see below), the
