@@ -381,26 +381,26 @@ public final class Gemm {
     // products along K: the micro-kernel would first pack all M·K of A, step by step, to multiply each value
     // with only N others, and that transposition cost more than the products (0.6× of a row-major packing).
     private static void narrow(int M, int N, int K, float alpha, Operand a, Operand b, float beta, float[] C, int offC, int ldc) {
-        float[] bt = b.f32();
-        int btOff = b.offset(), ldbt = b.ld();
-        if (!b.trans()) {   // op(B)'s columns as rows, contiguous along K
-            bt = BUFFERS.get().transposedB(N * K);
-            for (int k = 0; k < K; k++) {
-                for (int n = 0; n < N; n++) {
-                    bt[n * K + k] = b.f32()[b.offset() + k * b.ld() + n];
-                }
-            }
-            btOff = 0;
-            ldbt = K;
-        }
-        float[] rowsOfB = bt;
-        int rowsOff = btOff, rowsLd = ldbt;
+        // op(B)'s columns as rows, contiguous along K: a transposed B's stored rows, or a copy of a plain B's columns.
+        float[] bt = b.trans() ? b.f32() : columnsAsRows(b, N, K);
+        int btOff = b.trans() ? b.offset() : 0, ldbt = b.trans() ? b.ld() : K;
         long work = (long) M * N * K;
         int tasks = work < PARALLEL_THRESHOLD ? 1 : Math.min(M, Parallel.threads() * ROW_TASKS_PER_THREAD);
         Parallel.forEach(tasks, t -> {
             int m0 = (int) ((long) M * t / tasks), m1 = (int) ((long) M * (t + 1) / tasks);
-            dotRows(a.f32(), a.offset(), a.ld(), rowsOfB, rowsOff, rowsLd, m0, m1, N, K, alpha, beta, C, offC, ldc);
+            dotRows(a.f32(), a.offset(), a.ld(), bt, btOff, ldbt, m0, m1, N, K, alpha, beta, C, offC, ldc);
         });
+    }
+
+    // The N columns of a plain float32 B (K rows) as the rows of an N × K copy in this thread's buffer.
+    private static float[] columnsAsRows(Operand b, int N, int K) {
+        float[] bt = BUFFERS.get().transposedB(N * K);
+        for (int k = 0; k < K; k++) {
+            for (int n = 0; n < N; n++) {
+                bt[n * K + k] = b.f32()[b.offset() + k * b.ld() + n];
+            }
+        }
+        return bt;
     }
 
     // Rows [m0, m1) of C = α·A·Btᵀ + β·C, Bt's N rows ldbt apart: four columns of C at a time, each a vector dot
@@ -628,9 +628,9 @@ public final class Gemm {
 
     /**
      * Writes the mr × nr corner of an edge tile computed into {@code tile} to C, added to C's values or, when
-     * {@code fresh}, to the row start values (rowInit from rowInitOff, or zeros). LoRA's r = 8 columns are all
-     * edge tiles, as are the last rows of every pass after the first (a first pass ends with an overlapping full
-     * tile instead). Each row is its two masked vectors, and the start values' source is chosen before the loop:
+     * {@code fresh}, to the row start values (rowInit from rowInitOff, or zeros). Columns past the last whole panel
+     * (LoRA's r = 8 with a transposed A) are edge tiles, and so are the last rows when M is not a multiple of MR.
+     * Each row is its two masked vectors, and the start values' source is chosen before the loop:
      * loops over j, and branches inside the loop, gave C2's hoisted range checks cases that a later call broke,
      * which sent it to the interpreter and the method to be compiled again, several times a run.
      */

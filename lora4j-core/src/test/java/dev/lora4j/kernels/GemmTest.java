@@ -138,8 +138,8 @@ class GemmTest {
             "true, true, 40, 1603, 300, 1, 0",
             "false, true, 1603, 40, 64, 1, 0.5",    // split by rows with the last row ranges half as tall
             "false, false, 100, 300, 300, 1, 0.5",  // split by columns with the last ranges cut in two by rows,
-            "true, false, 99, 301, 1603, 1, 0",     // the lower half ending in an overlapping tile; two K blocks
-            "false, false, 7, 32, 9, 1, 0",         // the last tile recomputes five rows of the first, β = 0
+            "true, false, 99, 301, 1603, 1, 0",     // the lower half ending in an edge tile; two K blocks
+            "false, false, 7, 32, 9, 1, 0",         // one whole tile and an edge tile of one row, β = 0
             "true, false, 300, 8, 517, 1.5, 0.5",   // a gradient with r = 8 columns: computed as Cᵀ = Bᵀ·A
             "true, false, 150, 5, 64, 1, 0",        // the same with columns that are not a whole vector
             "false, true, 300, 8, 517, 1.5, 0.5",   // few columns (LoRA's x·Aᵀ, N = r) as dot products along K,
@@ -148,7 +148,7 @@ class GemmTest {
             "false, false, 700, 61, 1603, 1, 0",    // split by rows on several threads: the shared B packed by all of
             "false, true, 650, 45, 1603, 1, 1",     // them, plain and transposed, an edge panel and two K blocks
             "false, false, 700, 703, 1603, 1, 0",   // split by columns with A in blocks of rows (see below), the
-            "true, true, 700, 703, 1603, 0.5, 1",   // last ending in an overlapping tile; two K blocks
+            "true, true, 700, 703, 1603, 0.5, 1",   // last ending in an edge tile; two K blocks
             "false, true, 90, 200, 5000, 1, 0.5",   // split by columns, four K blocks (the last partial), taken
             "true, false, 90, 200, 5000, 1, 0",     // K block by K block, each range's blocks in order
             "false, false, 60, 200, 9403, 1, 0.5",  // seven K blocks, more than packed A has slots for: a block's
