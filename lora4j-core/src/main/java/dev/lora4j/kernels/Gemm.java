@@ -73,7 +73,7 @@ public final class Gemm {
     private static final int ROW_TASKS_PER_THREAD = Integer.getInteger("lora4j.gemm.rowTasksPerThread", 8);
     // At most this many multiply-adds per task: a product as large as GPT-2's LM head forward (20 G, one K block)
     // in only four tasks per thread can leave one thread idle for up to a task's length at its end, when the VM
-    // has slowed the other (1.02-1.05× in-process; its backward, 66 K blocks, already has items enough).
+    // has slowed the other (1.02-1.05× in-process; its backward, 33 K blocks, already has items enough).
     private static final long TASK_WORK = Long.getLong("lora4j.gemm.taskWork", 1L << 28);
 
     // The start of a tile that β = 0 overwrites: read-only, NR wide, every row at offset 0.
@@ -792,9 +792,6 @@ public final class Gemm {
                         ap[tb + k * MR + i] = i < real ? f32[row + i * a.ld() + k] : 0f;
                     }
                 }
-                if (alpha != 1f) {
-                    VectorOps.scale(ap, tb + s0 * MR, alpha, (s1 - s0) * MR);
-                }
             }
         } else if (f32 != null && Transpose.AVAILABLE) {
             // A transposed A: a step of a tile is MR consecutive values of a stored row, copied as a vector of 8.
@@ -802,12 +799,11 @@ public final class Gemm {
                 int src = a.offset() + k * a.ld() + m0, d = base + (k - pc) * MR;
                 int t = t0;
                 for (; t < t1 && t * MR + 8 <= rows && k < lastStore; t++) {
-                    FloatVector v = FloatVector.fromArray(S8, f32, src + t * MR);
-                    (alpha == 1f ? v : v.mul(alpha)).intoArray(ap, d + t * stride);
+                    FloatVector.fromArray(S8, f32, src + t * MR).intoArray(ap, d + t * stride);
                 }
                 for (; t < t1; t++) {
                     for (int i = 0; i < MR; i++) {
-                        ap[d + t * stride + i] = t * MR + i < rows ? alpha * f32[src + t * MR + i] : 0f;
+                        ap[d + t * stride + i] = t * MR + i < rows ? f32[src + t * MR + i] : 0f;
                     }
                 }
             }
@@ -823,10 +819,10 @@ public final class Gemm {
                 for (int i = 0; i < real && !a.trans(); i++) {
                     a.copyRun(a.offset() + (m0 + t * MR + i) * a.ld() + s0, ap, tb + s0 * MR + i, MR, s1 - s0);
                 }
-                if (alpha != 1f) {
-                    VectorOps.scale(ap, tb + s0 * MR, alpha, (s1 - s0) * MR);
-                }
             }
+        }
+        for (int t = t0; t < t1 && alpha != 1f; t++) {
+            VectorOps.scale(ap, base + t * stride + (s0 - pc) * MR, alpha, (s1 - s0) * MR);
         }
         if (s1 == pc + kc) {   // the micro-kernel reads `depth` steps: those past kc must be zeros
             for (int t = t0; t < t1; t++) {
